@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every kernel function the module hooks, in one table, installed and
+ * removed in one place. A failed install removes what was installed before
+ * it. Hooks in a module (vfio_pci_core) die with it: they are removed when
+ * it goes and installed again when it comes back.
+ */
+
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/string.h>
+
+#include "../uapi/linux/vfio_release.h"
+#include "hooks.h"
+#include "probes.h"
+#include "queue.h"
+#include "registry.h"
+
+#ifndef CONFIG_KRETPROBES
+#error "vfio_release needs a kernel built with CONFIG_KRETPROBES"
+#endif
+
+/*
+ * Closes and resets sleep, for seconds on slow hardware, and each sleeping
+ * call holds one instance: size for many devices closing at once.
+ */
+static int maxactive = 64;
+module_param(maxactive, int, 0444);
+MODULE_PARM_DESC(maxactive, "concurrent calls each hook can follow (default 64)");
+
+struct vr_hook {
+	const char *symbol;
+	const char *module;	/* the module that owns symbol, NULL if built in */
+	bool optional;		/* absent in some kernels; none of its callers are */
+	kretprobe_handler_t entry;
+	kretprobe_handler_t ret;
+	struct kretprobe rp;
+	bool armed;
+	u64 missed_before;	/* misses counted by earlier installs */
+};
+
+#define VR_HOOK(_module, _symbol, _probe, _optional) {		\
+	.symbol = _symbol,					\
+	.module = _module,					\
+	.optional = _optional,					\
+	.entry = vr_##_probe##_entry,				\
+	.ret = vr_##_probe##_return,				\
+}
+
+static struct vr_hook vr_hooks[] = {
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device", register, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable", opened, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_close_device", close, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_unregister_device", unregister, false),
+	VR_HOOK(NULL, "iommu_group_release_dma_owner", group_released, false),
+	/* The iommufd device cdev path; kernels without it never call it. */
+	VR_HOOK(NULL, "iommu_device_release_dma_owner", dma_released, true),
+};
+
+/* Serializes arming against the module notifier and readers of nmissed. */
+static DEFINE_MUTEX(vr_hooks_mutex);
+
+static void vr_hook_explain(const struct vr_hook *h, int err)
+{
+	if (err == -ENOENT && h->module)
+		pr_err("cannot hook %s: symbol not found; is module %s loaded? (modprobe vfio-pci)\n",
+		       h->symbol, h->module);
+	else if (err == -ENOENT)
+		pr_err("cannot hook %s: symbol not found in this kernel\n",
+		       h->symbol);
+	else if (err == -EINVAL)
+		pr_err("cannot hook %s: not at a probe-able function entry (inlined or blacklisted)\n",
+		       h->symbol);
+	else
+		pr_err("cannot hook %s: register_kretprobe failed (%d)\n",
+		       h->symbol, err);
+}
+
+static int vr_hook_arm(struct vr_hook *h)
+{
+	int ret;
+
+	/* A kretprobe cannot be registered twice: start from a clean one. */
+	memset(&h->rp, 0, sizeof(h->rp));
+	h->rp.kp.symbol_name = h->symbol;
+	h->rp.entry_handler = h->entry;
+	h->rp.handler = h->ret;
+	h->rp.data_size = VR_PROBE_DATA_SIZE;
+	h->rp.maxactive = maxactive;
+
+	ret = register_kretprobe(&h->rp);
+	if (ret == -ENOENT && h->optional) {
+		pr_info("%s is not in this kernel: not hooked\n", h->symbol);
+		return 0;
+	}
+	if (ret) {
+		vr_hook_explain(h, ret);
+		return ret;
+	}
+	h->armed = true;
+	return 0;
+}
+
+static void vr_hook_disarm(struct vr_hook *h)
+{
+	if (!h->armed)
+		return;
+	unregister_kretprobe(&h->rp);
+	h->missed_before += h->rp.nmissed + h->rp.kp.nmissed;
+	h->armed = false;
+}
+
+static bool vr_hook_of(const struct vr_hook *h, const char *module)
+{
+	if (!module)
+		return true;
+	return h->module && !strcmp(h->module, module);
+}
+
+/* Arms the hooks of one module (NULL: all); all or none of them. */
+static int vr_hooks_arm(const char *module)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++) {
+		if (!vr_hook_of(&vr_hooks[i], module))
+			continue;
+		ret = vr_hook_arm(&vr_hooks[i]);
+		if (ret)
+			goto rollback;
+	}
+	return 0;
+
+rollback:
+	while (i--)
+		if (vr_hook_of(&vr_hooks[i], module))
+			vr_hook_disarm(&vr_hooks[i]);
+	return ret;
+}
+
+static void vr_hooks_disarm(const char *module)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(vr_hooks) - 1; i >= 0; i--)
+		if (vr_hook_of(&vr_hooks[i], module))
+			vr_hook_disarm(&vr_hooks[i]);
+}
+
+static bool vr_hooks_module(const char *module)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++)
+		if (vr_hooks[i].module && !strcmp(vr_hooks[i].module, module))
+			return true;
+	return false;
+}
+
+u64 vr_hooks_missed(void)
+{
+	u64 missed = 0;
+	int i;
+
+	mutex_lock(&vr_hooks_mutex);
+	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++) {
+		struct vr_hook *h = &vr_hooks[i];
+
+		missed += h->missed_before;
+		if (h->armed)
+			missed += READ_ONCE(h->rp.nmissed) +
+				  READ_ONCE(h->rp.kp.nmissed);
+	}
+	mutex_unlock(&vr_hooks_mutex);
+	return missed;
+}
+
+static int vr_module_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct module *mod = data;
+
+	if (!vr_hooks_module(mod->name))
+		return NOTIFY_DONE;
+
+	mutex_lock(&vr_hooks_mutex);
+	if (action == MODULE_STATE_GOING) {
+		vr_hooks_disarm(mod->name);
+		pr_info("%s is going: its hooks are removed until it returns\n",
+			mod->name);
+	} else if (action == MODULE_STATE_LIVE) {
+		if (vr_hooks_arm(mod->name))
+			pr_err("%s is back but could not be hooked again: devices it drives are NOT watched\n",
+			       mod->name);
+		else
+			vr_registry_request_resync(VFIO_RELEASE_RESYNC_REARMED);
+		vr_queue_kick();
+	}
+	mutex_unlock(&vr_hooks_mutex);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vr_module_nb = {
+	.notifier_call = vr_module_notify,
+};
+
+int vr_hooks_init(void)
+{
+	int ret;
+
+	mutex_lock(&vr_hooks_mutex);
+	ret = vr_hooks_arm(NULL);
+	mutex_unlock(&vr_hooks_mutex);
+	if (ret)
+		return ret;
+
+	ret = register_module_notifier(&vr_module_nb);
+	if (ret) {
+		pr_err("cannot watch module loads (%d)\n", ret);
+		mutex_lock(&vr_hooks_mutex);
+		vr_hooks_disarm(NULL);
+		mutex_unlock(&vr_hooks_mutex);
+	}
+	return ret;
+}
+
+void vr_hooks_exit(void)
+{
+	unregister_module_notifier(&vr_module_nb);
+	mutex_lock(&vr_hooks_mutex);
+	vr_hooks_disarm(NULL);
+	mutex_unlock(&vr_hooks_mutex);
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* vfio-release status [DEVICE...] [--json] */
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "commands.h"
+#include "output.h"
+
+static int vr_status_print(const struct vfio_release_event *ev, void *arg)
+{
+	vr_print_event(stdout, ev, *(bool *)arg);
+	return 0;
+}
+
+int vr_cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ }
+	};
+	char name[VFIO_RELEASE_DEVICE_NAME_MAX];
+	struct vfio_release_event rec;
+	struct vfio_release *vr;
+	int opt, i, err, status = VR_EXIT_OK;
+	bool json = false;
+
+	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+		if (opt != 'j')
+			return vr_usage_error("status: bad option%s", "");
+		json = true;
+	}
+	for (i = optind; i < argc; i++)
+		if (vfio_release_parse_device(argv[i], name))
+			return vr_usage_error("'%s' is not a PCI address (like 0000:01:00.0 or 01:00.0)",
+					      argv[i]);
+	if (vr_open(&vr))
+		return VR_EXIT_ERROR;
+
+	if (optind == argc) {
+		err = vfio_release_dump(vr, vr_status_print, &json);
+		if (err < 0)
+			status = vr_fail("cannot list devices", err);
+	}
+	for (i = optind; i < argc; i++) {
+		vfio_release_parse_device(argv[i], name);
+		err = vfio_release_get(vr, name, &rec);
+		if (err)
+			status = vr_fail(name, err);
+		else
+			vr_status_print(&rec, &json);
+	}
+	vfio_release_close(vr);
+	return status;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfio-release: know when a VFIO device is truly free.
+ *
+ * All functions that can fail return a negative errno. Two values have a
+ * meaning of their own:
+ *   -ENOPKG     the vfio_release kernel module is not loaded
+ *   -ETIMEDOUT  a wait ran out of time
+ * vfio_release_strerror() turns any of them into a message.
+ */
+#ifndef VFIO_RELEASE_H
+#define VFIO_RELEASE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/vfio_release.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vfio_release;
+
+/* One notification or one device record, decoded. */
+struct vfio_release_event {
+	enum vfio_release_cmd type;	/* VFIO_RELEASE_CMD_GET_DEVICE for records */
+	char device[VFIO_RELEASE_DEVICE_NAME_MAX];
+	char subsystem[32];
+	char driver[64];
+	char comm[16];
+	bool has_group;
+	uint32_t iommu_group;
+	bool has_pci_id;
+	uint16_t pci_vendor;
+	uint16_t pci_device;
+	enum vfio_release_state state;
+	enum vfio_release_reset reset;
+	bool has_close;			/* close_ns, pid and comm are set */
+	uint64_t close_ns;
+	uint32_t pid;
+	uint64_t timestamp_ns;
+	uint64_t seq;
+	uint64_t generation;
+	uint64_t open_count;
+	uint64_t release_count;
+	uint64_t free_count;
+	enum vfio_release_resync_reason resync_reason;
+	uint64_t lost;
+	/*
+	 * Set on a RESYNC made by the library itself because the socket
+	 * overflowed and notifications were dropped.
+	 */
+	bool local_overflow;
+};
+
+typedef int (*vfio_release_event_cb)(const struct vfio_release_event *ev,
+				     void *arg);
+
+/* Opens a handle: resolves the family; -ENOPKG when it is not there. */
+int vfio_release_open(struct vfio_release **out);
+void vfio_release_close(struct vfio_release *vr);
+
+/*
+ * Joins the events group. Afterwards vfio_release_fd() becomes readable
+ * when events are waiting and vfio_release_dispatch() delivers them.
+ */
+int vfio_release_subscribe(struct vfio_release *vr);
+int vfio_release_fd(const struct vfio_release *vr);
+
+/*
+ * Delivers every event waiting on the socket, without blocking. When the
+ * socket overflowed, delivers a RESYNC with local_overflow set. A callback
+ * returning non-zero stops the dispatch and is returned. Otherwise returns
+ * the number of events delivered.
+ */
+int vfio_release_dispatch(struct vfio_release *vr, vfio_release_event_cb cb,
+			  void *arg);
+
+/* -ENODEV: the device is not driven by a vfio_pci_core driver. */
+int vfio_release_get(struct vfio_release *vr, const char *device,
+		     struct vfio_release_event *out);
+int vfio_release_dump(struct vfio_release *vr, vfio_release_event_cb cb,
+		      void *arg);
+
+/*
+ * Canonical PCI address ("0000:01:00.0") from a full or short
+ * ("01:00.0") one; -EINVAL for anything else.
+ */
+int vfio_release_parse_device(const char *arg,
+			      char out[VFIO_RELEASE_DEVICE_NAME_MAX]);
+
+const char *vfio_release_strerror(int err);
+const char *vfio_release_state_name(enum vfio_release_state state);
+const char *vfio_release_reset_name(enum vfio_release_reset reset);
+const char *vfio_release_event_name(enum vfio_release_cmd type);
+const char *vfio_release_resync_name(enum vfio_release_resync_reason reason);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

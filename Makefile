@@ -45,7 +45,7 @@ dkms.conf-check:
 
 dkms-install: dkms.conf-check
 	rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)
-	cp -a $(KMOD_SRC) dkms.conf scripts $(DKMS_SRC)/
+	cp -a $(KMOD_SRC) dkms.conf $(DKMS_SRC)/
 	dkms add vfio-release/$(VERSION)
 	dkms install vfio-release/$(VERSION) -k $(KVER)
 

@@ -40,8 +40,8 @@ int vr_cmd_monitor(int argc, char **argv)
 		vfio_release_close(vr);
 		return vr_fail("cannot subscribe to events", err);
 	}
-	if (!json)
-		fprintf(stderr, "monitoring vfio_release events\n");
+	/* On stderr even with --json: scripts wait for it before acting. */
+	fprintf(stderr, "monitoring vfio_release events\n");
 
 	for (;;) {
 		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };

@@ -5,6 +5,7 @@
  */
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +122,6 @@ VR_EXPORT int vfio_release_subscribe(struct vfio_release *vr)
 	vr->ev = vr_socket();
 	if (!vr->ev)
 		return -EIO;
-	nl_socket_disable_seq_check(vr->ev);
 	err = nl_socket_set_buffer_size(vr->ev, VR_EVENT_RCVBUF, 0);
 	if (!err)
 		err = nl_socket_set_nonblocking(vr->ev);
@@ -140,7 +140,15 @@ VR_EXPORT int vfio_release_fd(const struct vfio_release *vr)
 	return vr->ev ? nl_socket_get_fd(vr->ev) : -EBADF;
 }
 
-static struct nl_cb *vr_cb_new(struct vr_recv *recv)
+static int vr_any_seq(struct nl_msg *msg, void *data)
+{
+	(void)msg;
+	(void)data;
+	return NL_OK;
+}
+
+/* Notifications carry sequence number 0: only replies are checked. */
+static struct nl_cb *vr_cb_new(struct vr_recv *recv, bool notifications)
 {
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 
@@ -148,6 +156,8 @@ static struct nl_cb *vr_cb_new(struct vr_recv *recv)
 		return NULL;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, vr_on_valid, recv);
 	nl_cb_err(cb, NL_CB_CUSTOM, vr_on_error, recv);
+	if (notifications)
+		nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, vr_any_seq, NULL);
 	return cb;
 }
 
@@ -175,7 +185,7 @@ VR_EXPORT int vfio_release_dispatch(struct vfio_release *vr,
 
 	if (!vr->ev)
 		return -EBADF;
-	nlcb = vr_cb_new(&recv);
+	nlcb = vr_cb_new(&recv, true);
 	if (!nlcb)
 		return -ENOMEM;
 	for (;;) {
@@ -214,7 +224,7 @@ static int vr_request(struct vfio_release *vr, const char *device, int flags,
 		nlmsg_free(msg);
 		return -ENOMEM;
 	}
-	nlcb = vr_cb_new(recv);
+	nlcb = vr_cb_new(recv, false);
 	if (!nlcb) {
 		nlmsg_free(msg);
 		return -ENOMEM;

@@ -1,0 +1,84 @@
+# lib-release.sh: guest-side helpers for vfio_release scenarios, sourced
+# after tests/vm/guest-lib.sh. Events are read from `vfio-release monitor
+# --json` (one JSON object per line) with jq.
+
+VR_TOP=$(cd "$VR_HELPERS/../.." && pwd)
+VR_CLI=$VR_TOP/userspace/vfio-release
+VR_KO=$VR_TOP/build/$(uname -r)/vfio_release.ko
+HOLD=$VR_HELPERS/vfio-hold
+MON_LOG=/tmp/monitor.jsonl
+MON_PID=
+
+vr_load() { insmod "$VR_KO"; }
+vr_unload() { rmmod vfio_release; }
+
+# check NAME CMD...: one PASS or FAIL line for CMD's outcome.
+check() {
+	local name=$1
+	shift
+	if "$@" >/tmp/check.out 2>&1; then
+		vr_result PASS "$name"
+	else
+		vr_result FAIL "$name" "$* -> $(tail -n 3 /tmp/check.out)"
+	fi
+}
+
+# Starts a monitor; returns once it is subscribed.
+mon_start() {
+	: >"$MON_LOG"
+	"$VR_CLI" monitor --json >"$MON_LOG" 2>/tmp/monitor.err &
+	MON_PID=$!
+	vr_wait 20 grep -q monitoring /tmp/monitor.err ||
+		vr_result FAIL monitor-start "$(cat /tmp/monitor.err)"
+}
+
+mon_stop() {
+	[ -z "$MON_PID" ] || kill "$MON_PID" 2>/dev/null || true
+	wait "$MON_PID" 2>/dev/null || true
+	MON_PID=
+}
+
+# Events about DEVICE (and its group's releases), one name per line.
+mon_events() {
+	local group
+	group=$(vr_group_of "$1")
+	jq -r --arg d "$1" --argjson g "$group" \
+		'select(.device == $d or (.event == "group-released" and .iommu_group == $g)) | .event' \
+		"$MON_LOG" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# mon_field DEVICE EVENT FIELD [N]: FIELD of the Nth (default last) EVENT.
+mon_field() {
+	jq -r --arg d "$1" --arg e "$2" \
+		'select(.device == $d and .event == $e) | .'"$3" "$MON_LOG" |
+		if [ -n "${4:-}" ]; then sed -n "${4}p"; else tail -n1; fi
+}
+
+mon_group_ts() {
+	jq -r --argjson g "$(vr_group_of "$1")" \
+		'select(.event == "group-released" and .iommu_group == $g) | .timestamp_ns' \
+		"$MON_LOG" | tail -n1
+}
+
+# mon_wait_for DEVICE EVENT [COUNT]: wait until COUNT such events arrived.
+mon_has() {
+	[ "$(jq -r --arg d "$1" --arg e "$2" \
+		'select(.device == $d and .event == $e) | .seq' "$MON_LOG" | wc -l)" -ge "${3:-1}" ]
+}
+mon_wait_for() { vr_wait 20 mon_has "$@"; }
+
+# The MARK printed by vfio-hold, in CLOCK_MONOTONIC ns.
+mark_ts() { awk -v m="$2" '$1 == "MARK" && $2 == m { print $3 }' "$1"; }
+
+# status_field DEVICE FIELD: the module's record of DEVICE, one field.
+status_field() { "$VR_CLI" status --json "$1" | jq -r ".$2"; }
+
+expect_eq() {
+	[ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; return 1; }
+}
+
+# Every line of the monitor log is a JSON object and seqs increase.
+mon_log_sane() {
+	jq -e -s 'length > 0 and all(.[]; type == "object") and ([.[].seq] as $s | $s == ($s | sort) and ($s | unique | length) == ($s | length))' \
+		"$MON_LOG" >/dev/null
+}

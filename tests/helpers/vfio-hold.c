@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-hold: open PCI devices through the VFIO group/container API and
+ * hold, share or drop the files in a scripted order, so that tests can
+ * drive every way a VFIO device gets released.
+ *
+ *   vfio-hold -d ADDR [-d ADDR ...] ACTION...
+ *
+ * Devices of one IOMMU group share one group fd; all groups share one
+ * container with the type1v2 IOMMU. Actions run in order:
+ *
+ *   close-device[=ADDR]  close one device fd (default: all of them)
+ *   close-group          close all group fds
+ *   close-container      close the container fd
+ *   sleep-ms=N           sleep N ms
+ *   mmap-bar=N           mmap BAR N of the first device (exit 3 if the
+ *                        region cannot be mmapped) and keep the mapping
+ *   munmap               drop that mapping
+ *   fork-hold-ms=N       a child inherits every fd and mapping, exits after
+ *                        N ms; the parent goes on at once
+ *   sendfd-hold-ms=N     a child drops everything it inherited, receives
+ *                        the first device fd over SCM_RIGHTS and holds it
+ *                        N ms; the parent goes on once the child has it
+ *   wait-children        reap all children
+ *   mark=TEXT            print "MARK TEXT <CLOCK_MONOTONIC ns>"
+ *   pause                print "paused" and sleep until killed
+ *   reset                VFIO_DEVICE_RESET on the first device
+ *
+ * Output: "opened ADDR fd=N" per device, then what the actions print, then
+ * "exit". A failed step is reported with strerror and exit status 2.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DEVS 16
+#define MAX_CHILDREN 64
+
+struct dev {
+	const char *addr;
+	int group;	/* index into groups[] */
+	int fd;
+};
+
+struct group {
+	int id;
+	int fd;
+};
+
+static struct dev devs[MAX_DEVS];
+static int ndevs;
+static struct group groups[MAX_DEVS];
+static int ngroups;
+static int container = -1;
+static void *map_addr;
+static size_t map_len;
+static pid_t children[MAX_CHILDREN];
+static int nchildren;
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "vfio-hold: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(err));
+	exit(2);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: vfio-hold -d ADDR [-d ADDR ...] ACTION...\n");
+	exit(2);
+}
+
+static long parse_num(const char *action, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0) {
+		fprintf(stderr, "vfio-hold: bad number in '%s'\n", action);
+		exit(2);
+	}
+	return v;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static int group_of(const char *addr)
+{
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", addr);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		fail("readlink %s", path);
+	link[n] = '\0';
+	return atoi(basename(link));
+}
+
+static void open_all(void)
+{
+	char path[64];
+	int i, j;
+
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0)
+		fail("open /dev/vfio/vfio");
+	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		fail("VFIO_GET_API_VERSION");
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+		fail("VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU)");
+
+	for (i = 0; i < ndevs; i++) {
+		int id = group_of(devs[i].addr);
+
+		for (j = 0; j < ngroups && groups[j].id != id; j++)
+			;
+		if (j == ngroups) {
+			struct vfio_group_status st = { .argsz = sizeof(st) };
+
+			snprintf(path, sizeof(path), "/dev/vfio/%d", id);
+			groups[j].id = id;
+			groups[j].fd = open(path, O_RDWR | O_CLOEXEC);
+			if (groups[j].fd < 0)
+				fail("open %s", path);
+			if (ioctl(groups[j].fd, VFIO_GROUP_GET_STATUS, &st))
+				fail("VFIO_GROUP_GET_STATUS group %d", id);
+			if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+				errno = EBUSY;
+				fail("group %d is not viable (a device in it is "
+				     "not bound to vfio-pci)", id);
+			}
+			if (ioctl(groups[j].fd, VFIO_GROUP_SET_CONTAINER, &container))
+				fail("VFIO_GROUP_SET_CONTAINER group %d", id);
+			/* The IOMMU model is set once, after the first group. */
+			if (ngroups++ == 0 &&
+			    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+				fail("VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)");
+		}
+		devs[i].group = j;
+	}
+
+	for (i = 0; i < ndevs; i++) {
+		devs[i].fd = ioctl(groups[devs[i].group].fd,
+				   VFIO_GROUP_GET_DEVICE_FD, devs[i].addr);
+		if (devs[i].fd < 0)
+			fail("VFIO_GROUP_GET_DEVICE_FD %s", devs[i].addr);
+		printf("opened %s fd=%d\n", devs[i].addr, devs[i].fd);
+	}
+	fflush(stdout);
+}
+
+static int first_dev_fd(const char *action)
+{
+	if (devs[0].fd < 0) {
+		errno = EBADF;
+		fail("%s: device %s is closed", action, devs[0].addr);
+	}
+	return devs[0].fd;
+}
+
+static void close_fd(int *fd, const char *what)
+{
+	if (*fd >= 0 && close(*fd))
+		fail("close %s", what);
+	*fd = -1;
+}
+
+static void close_device(const char *addr)
+{
+	int i, found = 0;
+
+	for (i = 0; i < ndevs; i++) {
+		if (addr && strcmp(addr, devs[i].addr))
+			continue;
+		close_fd(&devs[i].fd, devs[i].addr);
+		found = 1;
+	}
+	if (!found) {
+		errno = ENODEV;
+		fail("close-device=%s: not a device given with -d", addr);
+	}
+}
+
+/* Used by children that must not keep the device open by accident. */
+static void drop_inherited(void)
+{
+	int i;
+
+	if (map_addr)
+		munmap(map_addr, map_len);
+	map_addr = NULL;
+	for (i = 0; i < ndevs; i++)
+		if (devs[i].fd >= 0)
+			close(devs[i].fd);
+	for (i = 0; i < ngroups; i++)
+		if (groups[i].fd >= 0)
+			close(groups[i].fd);
+	if (container >= 0)
+		close(container);
+}
+
+static void mmap_bar(const char *action, long bar)
+{
+	struct vfio_region_info ri = { .argsz = sizeof(ri) };
+
+	if (bar > VFIO_PCI_BAR5_REGION_INDEX) {
+		errno = EINVAL;
+		fail("%s", action);
+	}
+	if (map_addr) {
+		errno = EBUSY;
+		fail("%s: a BAR is already mapped", action);
+	}
+	ri.index = VFIO_PCI_BAR0_REGION_INDEX + bar;
+	if (ioctl(first_dev_fd(action), VFIO_DEVICE_GET_REGION_INFO, &ri))
+		fail("%s: VFIO_DEVICE_GET_REGION_INFO", action);
+	if (!(ri.flags & VFIO_REGION_INFO_FLAG_MMAP) || !ri.size) {
+		fprintf(stderr, "vfio-hold: %s: BAR %ld of %s cannot be mmapped "
+			"(flags 0x%x, size %llu)\n", action, bar, devs[0].addr,
+			ri.flags, (unsigned long long)ri.size);
+		exit(3);
+	}
+	map_addr = mmap(NULL, ri.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			devs[0].fd, ri.offset);
+	if (map_addr == MAP_FAILED) {
+		map_addr = NULL;
+		fail("%s: mmap", action);
+	}
+	map_len = ri.size;
+	printf("mapped bar%ld size=%llu\n", bar, (unsigned long long)ri.size);
+}
+
+static void add_child(pid_t pid)
+{
+	if (nchildren == MAX_CHILDREN) {
+		errno = EAGAIN;
+		fail("too many children");
+	}
+	children[nchildren++] = pid;
+}
+
+static void fork_hold(long ms)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fail("fork-hold-ms: fork");
+	if (pid == 0) {
+		sleep_ms(ms);
+		_exit(0);
+	}
+	add_child(pid);
+}
+
+static void sendfd_hold(long ms)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+	int sv[2], fd = first_dev_fd("sendfd-hold-ms");
+	char byte = 'x';
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		fail("sendfd-hold-ms: socketpair");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		fail("sendfd-hold-ms: fork");
+	if (pid == 0) {
+		int held;
+
+		close(sv[0]);
+		drop_inherited();
+		iov.iov_base = &byte;
+		iov.iov_len = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		if (recvmsg(sv[1], &msg, MSG_CMSG_CLOEXEC) != 1)
+			fail("sendfd-hold-ms child: recvmsg");
+		cm = CMSG_FIRSTHDR(&msg);
+		if (!cm || cm->cmsg_type != SCM_RIGHTS) {
+			errno = EPROTO;
+			fail("sendfd-hold-ms child: no fd received");
+		}
+		memcpy(&held, CMSG_DATA(cm), sizeof(int));
+		if (write(sv[1], &byte, 1) != 1)
+			fail("sendfd-hold-ms child: confirm");
+		sleep_ms(ms);
+		close(held);
+		_exit(0);
+	}
+	add_child(pid);
+	close(sv[1]);
+
+	iov.iov_base = &byte;
+	iov.iov_len = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sv[0], &msg, 0) != 1)
+		fail("sendfd-hold-ms: sendmsg");
+	errno = 0;
+	if (read(sv[0], &byte, 1) != 1) {
+		if (!errno)
+			errno = EPIPE;
+		fail("sendfd-hold-ms: child did not confirm");
+	}
+	close(sv[0]);
+}
+
+static void wait_children(void)
+{
+	int i, st;
+
+	for (i = 0; i < nchildren; i++) {
+		if (waitpid(children[i], &st, 0) < 0)
+			fail("waitpid %d", (int)children[i]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+			errno = ECHILD;
+			fail("child %d ended with status 0x%x", (int)children[i], st);
+		}
+	}
+	nchildren = 0;
+}
+
+enum act {
+	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_CONTAINER, A_SLEEP, A_MMAP,
+	A_MUNMAP, A_FORK_HOLD, A_SENDFD_HOLD, A_WAIT, A_MARK, A_PAUSE, A_RESET,
+};
+
+static const struct {
+	const char *name;
+	int value;	/* 0: none, 1: required, 2: optional */
+} acts[] = {
+	[A_CLOSE_DEVICE] = { "close-device", 2 },
+	[A_CLOSE_GROUP] = { "close-group", 0 },
+	[A_CLOSE_CONTAINER] = { "close-container", 0 },
+	[A_SLEEP] = { "sleep-ms", 1 },
+	[A_MMAP] = { "mmap-bar", 1 },
+	[A_MUNMAP] = { "munmap", 0 },
+	[A_FORK_HOLD] = { "fork-hold-ms", 1 },
+	[A_SENDFD_HOLD] = { "sendfd-hold-ms", 1 },
+	[A_WAIT] = { "wait-children", 0 },
+	[A_MARK] = { "mark", 1 },
+	[A_PAUSE] = { "pause", 0 },
+	[A_RESET] = { "reset", 0 },
+};
+
+/* Splits "name[=value]"; exits on an unknown or malformed action. */
+static enum act parse(const char *a, const char **value)
+{
+	const char *eq = strchr(a, '=');
+	size_t len = eq ? (size_t)(eq - a) : strlen(a);
+	unsigned int i;
+
+	*value = eq ? eq + 1 : NULL;
+	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		if (strlen(acts[i].name) != len || strncmp(a, acts[i].name, len))
+			continue;
+		if ((acts[i].value == 0 && eq) || (acts[i].value == 1 && !eq))
+			break;
+		if (i == A_SLEEP || i == A_MMAP || i == A_FORK_HOLD ||
+		    i == A_SENDFD_HOLD)
+			parse_num(a, *value);
+		return i;
+	}
+	fprintf(stderr, "vfio-hold: bad action '%s'\n", a);
+	exit(2);
+}
+
+static void run(const char *a)
+{
+	const char *v;
+	struct timespec ts;
+	int i;
+
+	switch (parse(a, &v)) {
+	case A_CLOSE_DEVICE:
+		close_device(v);
+		break;
+	case A_CLOSE_GROUP:
+		for (i = 0; i < ngroups; i++)
+			close_fd(&groups[i].fd, "group");
+		break;
+	case A_CLOSE_CONTAINER:
+		close_fd(&container, "container");
+		break;
+	case A_SLEEP:
+		sleep_ms(parse_num(a, v));
+		break;
+	case A_MMAP:
+		mmap_bar(a, parse_num(a, v));
+		break;
+	case A_MUNMAP:
+		if (map_addr && munmap(map_addr, map_len))
+			fail("munmap");
+		map_addr = NULL;
+		break;
+	case A_FORK_HOLD:
+		fork_hold(parse_num(a, v));
+		break;
+	case A_SENDFD_HOLD:
+		sendfd_hold(parse_num(a, v));
+		break;
+	case A_WAIT:
+		wait_children();
+		break;
+	case A_MARK:
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		printf("MARK %s %llu\n", v,
+		       (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+		break;
+	case A_PAUSE:
+		printf("paused\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	case A_RESET:
+		if (ioctl(first_dev_fd(a), VFIO_DEVICE_RESET))
+			fail("reset: VFIO_DEVICE_RESET");
+		break;
+	}
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "+d:")) != -1) {
+		if (opt != 'd' || ndevs == MAX_DEVS)
+			usage();
+		devs[ndevs].addr = optarg;
+		devs[ndevs].fd = -1;
+		ndevs++;
+	}
+	if (!ndevs)
+		usage();
+	/* Check every action before touching a device. */
+	for (i = optind; i < argc; i++) {
+		const char *v;
+
+		parse(argv[i], &v);
+	}
+
+	open_all();
+	for (i = optind; i < argc; i++)
+		run(argv[i]);
+	printf("exit\n");
+	return 0;
+}

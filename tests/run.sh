@@ -1,0 +1,74 @@
+#!/bin/bash
+# The whole test suite: builds everything, runs the host tests, then every
+# guest scenario group on every installed Debian kernel under QEMU (one
+# boot per group and kernel). Ends with "N passed, N failed, N skipped".
+#
+#   tests/run.sh [--kernel PREFIX]... [--group NAME]...
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+kernels=() groups=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) kernels+=("$2"); shift 2 ;;
+	--group) groups+=("$2"); shift 2 ;;
+	*) echo "usage: $0 [--kernel PREFIX]... [--group NAME]..." >&2; exit 2 ;;
+	esac
+done
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+log_dir=${VR_LOG_DIR:-$top/build/test-logs}
+mkdir -p "$log_dir"
+
+echo "== dependencies"
+scripts/install-deps.sh >"$log_dir/deps.log" 2>&1 || { tail -n 20 "$log_dir/deps.log"; exit 1; }
+
+echo "== build"
+if ! make -s modules userspace >"$log_dir/build.log" 2>&1 ||
+	! make -s -C tests/helpers >>"$log_dir/build.log" 2>&1; then
+	tail -n 30 "$log_dir/build.log"
+	echo "FAIL build: see $log_dir/build.log" >>"$results"
+fi
+
+if [ ${#kernels[@]} -eq 0 ]; then
+	for b in /lib/modules/*/build; do
+		b=${b%/build}
+		[ -e "/boot/vmlinuz-${b##*/}" ] && kernels+=("${b##*/}")
+	done
+fi
+if [ ${#groups[@]} -eq 0 ]; then
+	for g in tests/guest/*.sh; do
+		case ${g##*/} in lib-*) continue ;; esac
+		groups+=("$(basename "$g" .sh)")
+	done
+fi
+
+echo "== host"
+for t in tests/host/*.sh; do
+	echo "-- ${t##*/}"
+	bash "$t" | tee -a "$results"
+done
+
+if ! grep -q '^FAIL build' "$results"; then
+	for k in "${kernels[@]}"; do
+		for g in "${groups[@]}"; do
+			echo "== $g on $k"
+			VR_LOG_DIR=$log_dir VR_RESULTS_OUT=$results \
+				tests/vm/run-vm.sh "$k" "tests/guest/$g.sh" |
+				grep -v '^PASS' || true
+		done
+	done
+fi
+
+failures=$(grep '^FAIL' "$results" || true)
+if [ -n "$failures" ]; then
+	echo "== failures"
+	echo "$failures"
+fi
+npass=$(grep -c '^PASS' "$results")
+nfail=$(grep -c '^FAIL' "$results")
+nskip=$(grep -c '^SKIP' "$results")
+echo "$npass passed, $nfail failed, $nskip skipped"
+[ "$nfail" -eq 0 ]

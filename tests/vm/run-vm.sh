@@ -1,0 +1,171 @@
+#!/bin/bash
+# run-vm.sh KVER GUEST_SCRIPT [ARGS...]
+#
+# Boots kernel KVER (a directory name under /lib/modules, or an unambiguous
+# prefix of one such as "6.1" or "6.12") under QEMU TCG with an emulated
+# Intel IOMMU, and runs GUEST_SCRIPT with bash inside the guest, chrooted
+# into the host root shared read-only over 9p (see mkinitrd.sh).
+#
+# Guest PCI devices, exported to the guest script as environment variables
+# (the bus numbers follow from the root ports' fixed slots):
+#   VR_EDU     edu on its own root port, its own IOMMU group
+#   VR_NIC     e1000e on its own root port, bound to the e1000e driver
+#   VR_PAIR_A  edu, function 0 of a multi-function slot on a third root port
+#   VR_PAIR_B  edu, function 1 of the same slot: one IOMMU group and one
+#              reset domain (neither function has FLR) with VR_PAIR_A
+#
+# The guest reports on a second serial port (ttyS1, see guest-lib.sh) with
+# lines "PASS name", "FAIL name: why", "SKIP name: why", "INFO text" and a
+# final "DONE". The run passes (exit 0) when the guest wrote DONE, no line
+# is FAIL, and the console shows no kernel BUG/WARNING/Oops/panic.
+#
+# Environment:
+#   VR_TIMEOUT=300      seconds before QEMU is killed (the run then fails)
+#   VR_VERBOSE=1        copy the guest console to stdout as it runs
+#   VR_LOG_DIR=DIR      where console logs and result files go
+#                       (default /tmp/vr-logs)
+#   VR_APPEND="..."     extra kernel command-line words
+#   VR_RESULTS_OUT=FILE append this run's result lines to FILE, after a
+#                       "# KVER SCRIPT LOG" header; a harness failure (crash,
+#                       hang, kernel warning) is appended as a FAIL line.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+[ $# -ge 2 ] || { echo "usage: $0 KVER GUEST_SCRIPT [ARGS...]" >&2; exit 2; }
+kver=$1
+script=$(realpath -m "$2")
+shift 2
+
+if [ ! -d "/lib/modules/$kver" ]; then
+	# Accept a version prefix: "6.1" matches 6.1.0-NN-amd64, not 6.12.x.
+	match=()
+	for d in /lib/modules/"$kver".* /lib/modules/"$kver"-*; do
+		if [ -d "$d" ]; then match+=("${d##*/}"); fi
+	done
+	[ ${#match[@]} -eq 1 ] || { echo "$0: no single kernel matches '$kver'" >&2; exit 2; }
+	kver=${match[0]}
+fi
+kernel=/boot/vmlinuz-$kver
+[ -r "$kernel" ] || { echo "$0: missing $kernel" >&2; exit 2; }
+[ -r "$script" ] || { echo "$0: missing guest script $script" >&2; exit 2; }
+case $script in
+/tmp/* | /run/*)
+	# The guest mounts fresh tmpfs there, hiding the host's files.
+	echo "$0: guest script must not live under /tmp or /run" >&2; exit 2 ;;
+*[[:space:]\"]*)
+	echo "$0: guest script path must not contain spaces or quotes" >&2; exit 2 ;;
+esac
+for a in "$@"; do
+	# Arguments travel on the kernel command line inside one quoted word.
+	case $a in *[[:space:]\"]* | '')
+		echo "$0: guest arguments must be non-empty, without spaces or quotes" >&2; exit 2 ;;
+	esac
+done
+
+timeout_s=${VR_TIMEOUT:-300}
+log_dir=${VR_LOG_DIR:-/tmp/vr-logs}
+cache_dir=${VR_CACHE_DIR:-/tmp/vr-cache}
+mkdir -p "$log_dir" "$cache_dir"
+
+# Guest helpers are run from the shared host root: make sure they are fresh.
+if [ -f "$top/tests/helpers/Makefile" ]; then
+	make -s -C "$top/tests/helpers" >&2
+fi
+
+initrd=$cache_dir/initrd-$kver.gz
+if [ ! "$initrd" -nt "$here/mkinitrd.sh" ] ||
+	[ ! "$initrd" -nt "/lib/modules/$kver/modules.dep" ]; then
+	"$here/mkinitrd.sh" "$kver" "$initrd"
+fi
+
+base=$log_dir/$(basename "$script" .sh)-$kver-$(date +%Y%m%d-%H%M%S)-$$
+log=$base.console.log
+res=$base.results
+: >"$res"
+
+# Fixed slots on pcie.0 make SeaBIOS number the root ports' buses 1, 2, 3.
+edu=0000:01:00.0 nic=0000:02:00.0 pair_a=0000:03:00.0 pair_b=0000:03:00.1
+
+# tsc=reliable: under TCG the clocksource watchdog sees skew and marks the
+# TSC unstable mid-run; the live text patch that follows can hit a stale
+# int3 ("Oops: int3" in sched_clock_cpu), a hazard of emulation only.
+append="console=ttyS0 panic_on_warn=1 panic=-1 intel_iommu=on iommu=pt tsc=reliable"
+# Dot-free NAME=VALUE words reach /init as environment variables.
+append+=" VR_SCRIPT=$script VR_EDU=$edu VR_NIC=$nic VR_PAIR_A=$pair_a VR_PAIR_B=$pair_b"
+[ $# -eq 0 ] || append+=" VR_ARGS=\"$*\""
+append+=" ${VR_APPEND:-}"
+
+if [ "${VR_VERBOSE:-0}" = 1 ]; then
+	console=(-chardev "stdio,id=con,signal=off,logfile=$log")
+else
+	console=(-chardev "file,id=con,path=$log")
+fi
+
+# shellcheck disable=SC2054 # the commas are QEMU's
+qemu=(
+	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg
+	-m 2048 -smp 2 -nodefaults -nographic -no-reboot
+	"${console[@]}" -serial chardev:con -serial "file:$res"
+	-device intel-iommu,intremap=on,caching-mode=on
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
+	-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2
+	-device edu,bus=rp1,addr=0.0
+	-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0,addr=0x3
+	-netdev user,id=net0,restrict=on
+	-device e1000e,bus=rp2,addr=0.0,netdev=net0,romfile=
+	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0,addr=0x4
+	-device edu,bus=rp3,addr=0.0,multifunction=on
+	-device edu,bus=rp3,addr=0.1
+	-kernel "$kernel" -initrd "$initrd" -append "$append"
+)
+
+echo "run-vm: $kver $(basename "$script") $*"
+echo "run-vm: console log $log"
+start=$EPOCHREALTIME
+rc=0
+timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null || rc=$?
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+
+# The result channel is a raw tty: strip any stray carriage returns.
+sed -i 's/\r$//' "$res"
+problems=()
+case $rc in
+0) ;;
+124) problems+=("timed out after ${timeout_s}s") ;;
+*) problems+=("qemu exited with status $rc") ;;
+esac
+# Whatever the guest script itself prints lands on the console too.
+kernel_bad='BUG:|WARNING:|Oops|general protection|Kernel panic'
+if grep -qE "$kernel_bad" "$log"; then
+	problems+=("kernel reported a problem: $(grep -m1 -E "$kernel_bad" "$log" | tr -d '\r')")
+fi
+last=$(grep -v '^[[:space:]]*$' "$res" | tail -n1 || true)
+[ "$last" = DONE ] || problems+=("guest did not finish (no final DONE on the result channel)")
+bad=$(grep -cvE '^(PASS|FAIL|SKIP|INFO)( |$)|^DONE$|^[[:space:]]*$' "$res" || true)
+[ "$bad" -eq 0 ] || problems+=("$bad malformed result line(s)")
+
+grep -v '^DONE$' "$res" || true
+npass=$(grep -c '^PASS' "$res" || true)
+nfail=$(grep -c '^FAIL' "$res" || true)
+nskip=$(grep -c '^SKIP' "$res" || true)
+# A crash, hang or kernel warning counts as one more failure.
+nfail=$((nfail + ${#problems[@]}))
+
+if [ -n "${VR_RESULTS_OUT:-}" ]; then
+	{
+		echo "# $kver $(basename "$script") $log"
+		grep -E '^(PASS|FAIL|SKIP|INFO)' "$res" || true
+		for p in "${problems[@]}"; do echo "FAIL $(basename "$script" .sh)@$kver: $p"; done
+	} >>"$VR_RESULTS_OUT"
+fi
+
+for p in "${problems[@]}"; do echo "run-vm: FAILED: $p"; done
+if [ ${#problems[@]} -gt 0 ]; then
+	echo "run-vm: last console lines:"
+	tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
+fi
+echo "$npass passed, $nfail failed, $nskip skipped ($kver, ${elapsed}s wall)"
+echo "run-vm: console log $log"
+[ "$nfail" -eq 0 ]

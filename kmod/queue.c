@@ -10,6 +10,7 @@
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
 
+#include "hooks.h"
 #include "queue.h"
 #include "registry.h"
 
@@ -23,6 +24,14 @@ static u64 vr_ring_lost;
 static struct workqueue_struct *vr_wq;
 static void vr_work_fn(struct work_struct *work);
 static DECLARE_WORK(vr_work, vr_work_fn);
+
+/*
+ * A missed probe pushes nothing, so nothing would run the worker to notice
+ * it: look at the miss counters once a second.
+ */
+static void vr_miss_watch_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(vr_miss_watch, vr_miss_watch_fn);
+static u64 vr_missed_kicked;
 
 void vr_queue_push(const struct vr_record *rec)
 {
@@ -74,6 +83,17 @@ void vr_queue_kick(void)
 	queue_work(vr_wq, &vr_work);
 }
 
+static void vr_miss_watch_fn(struct work_struct *work)
+{
+	u64 missed = vr_hooks_missed();
+
+	if (missed != vr_missed_kicked) {
+		vr_missed_kicked = missed;
+		vr_queue_kick();
+	}
+	queue_delayed_work(vr_wq, &vr_miss_watch, round_jiffies_relative(HZ));
+}
+
 /* Waits until every record pushed before the call has been applied. */
 void vr_queue_flush(void)
 {
@@ -83,10 +103,14 @@ void vr_queue_flush(void)
 int vr_queue_init(void)
 {
 	vr_wq = alloc_ordered_workqueue("vfio_release", WQ_HIGHPRI);
-	return vr_wq ? 0 : -ENOMEM;
+	if (!vr_wq)
+		return -ENOMEM;
+	queue_delayed_work(vr_wq, &vr_miss_watch, round_jiffies_relative(HZ));
+	return 0;
 }
 
 void vr_queue_exit(void)
 {
+	cancel_delayed_work_sync(&vr_miss_watch);
 	destroy_workqueue(vr_wq);
 }

@@ -260,8 +260,8 @@ static enum vfio_release_state vr_first_state(const struct vr_record *rec)
 		return vr_group_claimed(rec->dev) ? VFIO_RELEASE_STATE_RELEASED :
 						    VFIO_RELEASE_STATE_FREE;
 	default:
-		/* Opened or closed before we knew it: RELEASED follows. */
-		return VFIO_RELEASE_STATE_OPEN;
+		/* Bound before we knew it: the record itself sets the state. */
+		return VFIO_RELEASE_STATE_UNKNOWN;
 	}
 }
 

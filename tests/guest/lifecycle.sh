@@ -92,5 +92,13 @@ mon_wait_for "$dev" free
 check events-after-vfio-reload expect_eq "$(mon_events "$dev")" "opened released group-released free"
 mon_stop
 check module-unloads vr_unload
-check no-hook-errors bash -c "! dmesg | grep -q 'vfio_release: cannot hook'"
+
+# --- a missing module is reported by name, and nothing stays loaded ---
+vr_unbind "$dev"
+modprobe -r vfio-pci vfio-pci-core
+check load-refused-without-vfio-pci-core bash -c "! insmod '$VR_KO'"
+check refusal-names-symbol bash -c "dmesg | grep -q 'cannot hook vfio_pci_core_register_device: symbol not found; is module vfio_pci_core loaded'"
+check nothing-left-loaded bash -c "! grep -q '^vfio_release ' /proc/modules"
+modprobe vfio-pci
+check no-other-hook-errors bash -c "[ \"\$(dmesg | grep -c 'vfio_release: cannot hook')\" = 1 ]"
 vr_done

@@ -28,7 +28,7 @@ int vr_cmd_monitor(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (opt != 'j')
-			return vr_usage_error("monitor: bad option%s", "");
+			return vr_usage_error("monitor: bad option");
 		json = true;
 	}
 	if (optind != argc)

@@ -20,7 +20,6 @@ int vr_cmd_status(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ }
 	};
-	char name[VFIO_RELEASE_DEVICE_NAME_MAX];
 	struct vfio_release_event rec;
 	struct vfio_release *vr;
 	int opt, i, err, status = VR_EXIT_OK;
@@ -28,13 +27,13 @@ int vr_cmd_status(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
 		if (opt != 'j')
-			return vr_usage_error("status: bad option%s", "");
+			return vr_usage_error("status: bad option");
 		json = true;
 	}
-	for (i = optind; i < argc; i++)
-		if (vfio_release_parse_device(argv[i], name))
-			return vr_usage_error("'%s' is not a PCI address (like 0000:01:00.0 or 01:00.0)",
-					      argv[i]);
+	char names[argc - optind + 1][VFIO_RELEASE_DEVICE_NAME_MAX];
+
+	if (vr_parse_devices(argc - optind, argv + optind, names))
+		return VR_EXIT_ERROR;
 	if (vr_open(&vr))
 		return VR_EXIT_ERROR;
 
@@ -43,11 +42,10 @@ int vr_cmd_status(int argc, char **argv)
 		if (err < 0)
 			status = vr_fail("cannot list devices", err);
 	}
-	for (i = optind; i < argc; i++) {
-		vfio_release_parse_device(argv[i], name);
-		err = vfio_release_get(vr, name, &rec);
+	for (i = 0; i < argc - optind; i++) {
+		err = vfio_release_get(vr, names[i], &rec);
 		if (err)
-			status = vr_fail(name, err);
+			status = vr_fail(names[i], err);
 		else
 			vr_status_print(&rec, &json);
 	}

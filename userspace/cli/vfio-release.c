@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +25,14 @@ int vr_fail(const char *what, int err)
 	return VR_EXIT_ERROR;
 }
 
-int vr_usage_error(const char *fmt, const char *arg)
+int vr_usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "%s: ", vr_prog);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help'.\n", vr_prog);
 	return VR_EXIT_ERROR;
 }
@@ -44,6 +49,10 @@ static const struct vr_command vr_commands[] = {
 	  "print events as they arrive, one per line" },
 	{ "status", vr_cmd_status, "[DEVICE...] [--json]",
 	  "print the module's view of devices (all watched devices by default)" },
+	{ "wait", vr_cmd_wait, "DEVICE... [--state released|free] [--timeout S] [--json]",
+	  "wait until every DEVICE reached the state (default free)" },
+	{ "reattach", vr_cmd_reattach, "DEVICE [--driver NAME] [--timeout S]",
+	  "wait until free, then return DEVICE to its host driver" },
 };
 
 static void vr_help(FILE *out)
@@ -52,7 +61,7 @@ static void vr_help(FILE *out)
 
 	fprintf(out, "Usage: %s COMMAND [ARGS]\n\nCommands:\n", vr_prog);
 	for (i = 0; i < sizeof(vr_commands) / sizeof(vr_commands[0]); i++)
-		fprintf(out, "  %-8s %-38s %s\n", vr_commands[i].name,
+		fprintf(out, "  %s %s\n      %s\n", vr_commands[i].name,
 			vr_commands[i].args, vr_commands[i].help);
 	fprintf(out, "\nDEVICE is a PCI address, 0000:01:00.0 or 01:00.0.\n"
 		"Exit status: 0 success, 1 timeout, 2 error.\n");

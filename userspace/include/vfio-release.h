@@ -84,6 +84,45 @@ int vfio_release_dump(struct vfio_release *vr, vfio_release_event_cb cb,
 		      void *arg);
 
 /*
+ * A race-free wait for devices to reach a state.
+ *
+ * vfio_release_wait_new() subscribes first and then reads every device's
+ * record, so no transition can fall between the two. Events older than a
+ * record (by sequence number) are ignored; a resync notice or a socket
+ * overflow makes it read the records again. Reaching the target means:
+ *   VFIO_RELEASE_STATE_FREE      the device's latest state is free;
+ *   VFIO_RELEASE_STATE_RELEASED  its latest state is released or free, or
+ *                                it completed an open-to-release cycle
+ *                                since the wait began (generation grew),
+ *                                even if it was opened again since.
+ * A device released and opened again is never taken for free.
+ *
+ * -ENODEV from vfio_release_wait_new(): a device is not watched (not
+ * bound to a vfio_pci_core driver).
+ */
+struct vfio_release_wait;
+
+int vfio_release_wait_new(struct vfio_release *vr, const char *const *devices,
+			  unsigned int count, enum vfio_release_state target,
+			  struct vfio_release_wait **out);
+/*
+ * Handles the events waiting on vfio_release_fd(); returns 1 once every
+ * device reached the target, 0 if not yet, or a negative errno.
+ */
+int vfio_release_wait_process(struct vfio_release *vr,
+			      struct vfio_release_wait *w);
+bool vfio_release_wait_done(const struct vfio_release_wait *w);
+/* The latest record of the device at index i (order of wait_new). */
+const struct vfio_release_event *
+vfio_release_wait_record(const struct vfio_release_wait *w, unsigned int i);
+void vfio_release_wait_free(struct vfio_release_wait *w);
+
+/* All of the above in one blocking call; timeout_ms < 0 waits forever. */
+int vfio_release_wait(struct vfio_release *vr, const char *const *devices,
+		      unsigned int count, enum vfio_release_state target,
+		      int timeout_ms);
+
+/*
  * Canonical PCI address ("0000:01:00.0") from a full or short
  * ("01:00.0") one; -EINVAL for anything else.
  */

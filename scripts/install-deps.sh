@@ -13,7 +13,7 @@ packages=(
 	linux-source-6.12
 	dkms sparse
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev libcmocka-dev
-	qemu-system-x86 busybox-static jq
+	qemu-system-x86 busybox-static jq valgrind
 )
 
 missing=()

@@ -10,12 +10,6 @@
 #include "commands.h"
 #include "output.h"
 
-static int vr_monitor_print(const struct vfio_release_event *ev, void *arg)
-{
-	vr_print_event(stdout, ev, *(bool *)arg);
-	return 0;
-}
-
 int vr_cmd_monitor(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -52,7 +46,7 @@ int vr_cmd_monitor(int argc, char **argv)
 			err = -errno;
 			break;
 		}
-		err = vfio_release_dispatch(vr, vr_monitor_print, &json);
+		err = vfio_release_dispatch(vr, vr_print_event_cb, &json);
 		if (err < 0)
 			break;
 	}

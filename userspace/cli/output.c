@@ -92,3 +92,9 @@ void vr_print_event(FILE *out, const struct vfio_release_event *ev, bool json)
 	}
 	fflush(out);
 }
+
+int vr_print_event_cb(const struct vfio_release_event *ev, void *json)
+{
+	vr_print_event(stdout, ev, *(bool *)json);
+	return 0;
+}

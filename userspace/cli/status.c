@@ -8,12 +8,6 @@
 #include "commands.h"
 #include "output.h"
 
-static int vr_status_print(const struct vfio_release_event *ev, void *arg)
-{
-	vr_print_event(stdout, ev, *(bool *)arg);
-	return 0;
-}
-
 int vr_cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -38,7 +32,7 @@ int vr_cmd_status(int argc, char **argv)
 		return VR_EXIT_ERROR;
 
 	if (optind == argc) {
-		err = vfio_release_dump(vr, vr_status_print, &json);
+		err = vfio_release_dump(vr, vr_print_event_cb, &json);
 		if (err < 0)
 			status = vr_fail("cannot list devices", err);
 	}
@@ -47,7 +41,7 @@ int vr_cmd_status(int argc, char **argv)
 		if (err)
 			status = vr_fail(names[i], err);
 		else
-			vr_status_print(&rec, &json);
+			vr_print_event(stdout, &rec, json);
 	}
 	vfio_release_close(vr);
 	return status;

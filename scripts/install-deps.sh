@@ -14,6 +14,7 @@ packages=(
 	dkms sparse
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev libcmocka-dev
 	qemu-system-x86 busybox-static jq valgrind
+	python3-yaml python3-jsonschema
 )
 
 missing=()

@@ -38,6 +38,14 @@ if gcc -o "$dest/consumer" "$dest/consumer.c" $(pkg-config --cflags --libs libvf
 else
 	echo "FAIL install-pkg-config-consumer: $(tail -n 3 "$dest/log" | tr '\n' ' ')"
 fi
+rules=$dest/usr/lib/udev/rules.d/70-vfio-release.rules
+helper=$dest/usr/lib/udev/vfio-release-auto-reattach
+if grep -q 'RUN+="/usr/lib/udev/vfio-release-auto-reattach ' "$rules" 2>/dev/null &&
+	grep -q '^VFIO_RELEASE=/usr/bin/vfio-release$' "$helper" && [ -x "$helper" ]; then
+	echo "PASS install-udev-paths"
+else
+	echo "FAIL install-udev-paths: the rules or the reattach helper do not name the installed paths"
+fi
 for page in man1/vfio-release.1 man3/libvfio-release.3; do
 	if [ "$(MANWIDTH=80 man -l "$dest/usr/share/man/$page" 2>&1 | grep -c 'EXIT STATUS\|RETURN VALUE')" -ge 1 ]; then
 		echo "PASS install-man-${page##*/}"

@@ -27,10 +27,11 @@ static DECLARE_WORK(vr_work, vr_work_fn);
 
 /*
  * A missed probe pushes nothing, so nothing would run the worker to notice
- * it: look at the miss counters once a second.
+ * it: look at the miss counters once a second. Deferrable: an idle CPU is
+ * not woken for it; a miss needs calls in flight, which end with records.
  */
 static void vr_miss_watch_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(vr_miss_watch, vr_miss_watch_fn);
+static DECLARE_DEFERRABLE_WORK(vr_miss_watch, vr_miss_watch_fn);
 static u64 vr_missed_kicked;
 
 void vr_queue_push(const struct vr_record *rec)

@@ -16,6 +16,7 @@
 #include "internal.h"
 
 #define VR_EVENT_RCVBUF (1 << 20)
+#define VR_EVENT_MSG_BUF 32768
 
 struct vfio_release {
 	struct nl_sock *req;
@@ -122,7 +123,14 @@ VR_EXPORT int vfio_release_subscribe(struct vfio_release *vr)
 	vr->ev = vr_socket();
 	if (!vr->ev)
 		return -EIO;
-	err = nl_socket_set_buffer_size(vr->ev, VR_EVENT_RCVBUF, 0);
+	/*
+	 * Notifications fit in a page: read each once, into a buffer that
+	 * holds it, instead of peeking at its size first.
+	 */
+	nl_socket_disable_msg_peek(vr->ev);
+	err = nl_socket_set_msg_buf_size(vr->ev, VR_EVENT_MSG_BUF);
+	if (!err)
+		err = nl_socket_set_buffer_size(vr->ev, VR_EVENT_RCVBUF, 0);
 	if (!err)
 		err = nl_socket_set_nonblocking(vr->ev);
 	if (!err)

@@ -27,12 +27,14 @@ static DECLARE_WORK(vr_work, vr_work_fn);
 
 /*
  * A missed probe pushes nothing, so nothing would run the worker to notice
- * it: look at the miss counters once a second. Deferrable: an idle CPU is
- * not woken for it; a miss needs calls in flight, which end with records.
+ * it. Misses happen while hooked calls are in flight, and those end with
+ * records: a second after each batch, look at the miss counters once more.
+ * With no activity there is no timer at all.
  */
 static void vr_miss_watch_fn(struct work_struct *work);
-static DECLARE_DEFERRABLE_WORK(vr_miss_watch, vr_miss_watch_fn);
+static DECLARE_DELAYED_WORK(vr_miss_watch, vr_miss_watch_fn);
 static u64 vr_missed_kicked;
+static bool vr_stopping;
 
 void vr_queue_push(const struct vr_record *rec)
 {
@@ -76,6 +78,8 @@ static void vr_work_fn(struct work_struct *work)
 		put_device(rec.dev);
 	}
 	vr_registry_check_lost(lost);
+	if (!READ_ONCE(vr_stopping))
+		mod_delayed_work(vr_wq, &vr_miss_watch, HZ);
 }
 
 /* Runs the worker even with nothing queued, to announce a resync. */
@@ -92,7 +96,6 @@ static void vr_miss_watch_fn(struct work_struct *work)
 		vr_missed_kicked = missed;
 		vr_queue_kick();
 	}
-	queue_delayed_work(vr_wq, &vr_miss_watch, round_jiffies_relative(HZ));
 }
 
 /* Waits until every record pushed before the call has been applied. */
@@ -104,14 +107,14 @@ void vr_queue_flush(void)
 int vr_queue_init(void)
 {
 	vr_wq = alloc_ordered_workqueue("vfio_release", WQ_HIGHPRI);
-	if (!vr_wq)
-		return -ENOMEM;
-	queue_delayed_work(vr_wq, &vr_miss_watch, round_jiffies_relative(HZ));
-	return 0;
+	return vr_wq ? 0 : -ENOMEM;
 }
 
+/* After the hooks are gone: apply what is queued, leave no timer behind. */
 void vr_queue_exit(void)
 {
+	WRITE_ONCE(vr_stopping, true);
+	flush_work(&vr_work);
 	cancel_delayed_work_sync(&vr_miss_watch);
 	destroy_workqueue(vr_wq);
 }

@@ -35,6 +35,8 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/vfio.h>
+
+#include "vfio-group.h"
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -115,22 +117,8 @@ static void sleep_ms(long ms)
 		;
 }
 
-static int group_of(const char *addr)
-{
-	char path[PATH_MAX], link[PATH_MAX];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", addr);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0)
-		fail("readlink %s", path);
-	link[n] = '\0';
-	return atoi(basename(link));
-}
-
 static void open_all(void)
 {
-	char path[64];
 	int i, j;
 
 	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
@@ -142,27 +130,18 @@ static void open_all(void)
 		fail("VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU)");
 
 	for (i = 0; i < ndevs; i++) {
-		int id = group_of(devs[i].addr);
+		const char *what;
+		int id = vfio_group_of(devs[i].addr, &what);
 
+		if (id < 0)
+			fail("%s %s", what, devs[i].addr);
 		for (j = 0; j < ngroups && groups[j].id != id; j++)
 			;
 		if (j == ngroups) {
-			struct vfio_group_status st = { .argsz = sizeof(st) };
-
-			snprintf(path, sizeof(path), "/dev/vfio/%d", id);
 			groups[j].id = id;
-			groups[j].fd = open(path, O_RDWR | O_CLOEXEC);
+			groups[j].fd = vfio_group_attach(container, id, &what);
 			if (groups[j].fd < 0)
-				fail("open %s", path);
-			if (ioctl(groups[j].fd, VFIO_GROUP_GET_STATUS, &st))
-				fail("VFIO_GROUP_GET_STATUS group %d", id);
-			if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-				errno = EBUSY;
-				fail("group %d is not viable (a device in it is "
-				     "not bound to vfio-pci)", id);
-			}
-			if (ioctl(groups[j].fd, VFIO_GROUP_SET_CONTAINER, &container))
-				fail("VFIO_GROUP_SET_CONTAINER group %d", id);
+				fail("group %d: %s", id, what);
 			/* The IOMMU model is set once, after the first group. */
 			if (ngroups++ == 0 &&
 			    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))

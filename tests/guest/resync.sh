@@ -20,9 +20,16 @@ for round in 1 2 3 4 5 6; do
 		pids+=($!)
 	done
 	for d in "${devs[@]}"; do vr_wait 10 grep -q paused "/tmp/hold-$d.log"; done
+	# A waiter must come through a resync too: it re-reads and returns.
+	"$VR_CLI" wait "${devs[@]}" --timeout 30 >/dev/null 2>/tmp/wait.err &
+	waiter=$!
+	vr_wait 10 grep -q . /proc/$waiter/status
+	sleep 0.5
 	# One signal for all: their closes run at once on both CPUs.
 	kill -KILL "${pids[@]}"
 	wait "${pids[@]}" 2>/dev/null
+	wait "$waiter"
+	check "round-$round-waiter-returns" expect_eq "$?" 0
 	all_free() {
 		for d in "${devs[@]}"; do
 			[ "$("$VR_CLI" status --json "$d" | jq -r .state)" = free ] || return 1

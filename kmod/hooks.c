@@ -53,8 +53,10 @@ static struct vr_hook vr_hooks[] = {
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable", opened, false),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_close_device", close, false),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_unregister_device", unregister, false),
+	VR_HOOK(NULL, "iommu_group_claim_dma_owner", group_claimed, false),
 	VR_HOOK(NULL, "iommu_group_release_dma_owner", group_released, false),
-	/* The iommufd device cdev path; kernels without it never call it. */
+	/* The iommufd device cdev path; kernels without it never call these. */
+	VR_HOOK(NULL, "iommu_device_claim_dma_owner", dma_claimed, true),
 	VR_HOOK(NULL, "iommu_device_release_dma_owner", dma_released, true),
 };
 

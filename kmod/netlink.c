@@ -207,14 +207,15 @@ int vr_notify_device(enum vfio_release_cmd cmd, const struct vr_device *vd)
 	return vr_event_send(msg, hdr);
 }
 
-int vr_notify_group(u32 group, u64 timestamp_ns, u64 seq)
+int vr_notify_group(enum vfio_release_cmd cmd, u32 group, u64 timestamp_ns,
+		    u64 seq)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
 	if (!vr_listened())
 		return 0;
-	msg = vr_event_new(VFIO_RELEASE_CMD_GROUP_RELEASED, &hdr);
+	msg = vr_event_new(cmd, &hdr);
 	if (!msg)
 		return -ENOMEM;
 	if (nla_put_u32(msg, VFIO_RELEASE_A_IOMMU_GROUP, group) ||

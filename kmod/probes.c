@@ -181,8 +181,7 @@ int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-int vr_group_released_entry(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
+static int vr_save_group(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct iommu_group *group = (void *)regs_get_kernel_argument(regs, 0);
 
@@ -190,16 +189,52 @@ int vr_group_released_entry(struct kretprobe_instance *ri,
 	return 0;
 }
 
-int vr_group_released_return(struct kretprobe_instance *ri,
-			     struct pt_regs *regs)
+static void vr_push_group(enum vr_record_kind kind, struct kretprobe_instance *ri)
 {
 	struct vr_record rec = {
-		.kind = VR_REC_GROUP_RELEASED,
+		.kind = kind,
 		.group = vr_frame(ri)->group,
 		.timestamp_ns = ktime_get_ns(),
 	};
 
 	vr_queue_push(&rec);
+}
+
+int vr_group_released_entry(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	return vr_save_group(ri, regs);
+}
+
+int vr_group_released_return(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	vr_push_group(VR_REC_GROUP_RELEASED, ri);
+	return 0;
+}
+
+int vr_group_claimed_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return vr_save_group(ri, regs);
+}
+
+int vr_group_claimed_return(struct kretprobe_instance *ri,
+			    struct pt_regs *regs)
+{
+	if (!regs_return_value(regs))
+		vr_push_group(VR_REC_GROUP_CLAIMED, ri);
+	return 0;
+}
+
+int vr_dma_claimed_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	return vr_save_arg(ri, regs);
+}
+
+int vr_dma_claimed_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	if (!regs_return_value(regs))
+		vr_push(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
 	return 0;
 }
 

@@ -21,6 +21,8 @@ VR_PROBE(close);
 VR_PROBE(unregister);
 VR_PROBE(group_released);
 VR_PROBE(dma_released);
+VR_PROBE(group_claimed);
+VR_PROBE(dma_claimed);
 
 /* Per-call data kept between a probe's entry and return. */
 #define VR_PROBE_DATA_SIZE 32

@@ -15,6 +15,8 @@ enum vr_record_kind {
 	VR_REC_BUS_RESET,	/* a sibling's close reset this device's bus */
 	VR_REC_GROUP_RELEASED,	/* an IOMMU group's DMA ownership came back */
 	VR_REC_DMA_RELEASED,	/* one device's DMA ownership came back */
+	VR_REC_GROUP_CLAIMED,	/* an IOMMU group was claimed for user DMA */
+	VR_REC_DMA_CLAIMED,	/* one device was claimed for user DMA */
 	VR_REC_UNREGISTERED,	/* the vfio_pci_core driver let go */
 	VR_REC_SNAPSHOT,	/* state read from the kernel, not from a hook */
 };

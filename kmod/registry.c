@@ -172,6 +172,20 @@ static void vr_set_released(struct vr_device *vd, const struct vr_record *rec)
 	vr_announce(vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
 }
 
+/*
+ * Free, then its group was claimed again (a container set on the group, for
+ * another device of it perhaps): no device file is live, but a host driver
+ * would be refused. Announced once, by the group's claim.
+ */
+static void vr_set_claimed(struct vr_device *vd, u64 now, u64 seq)
+{
+	if (vd->state != VFIO_RELEASE_STATE_FREE)
+		return;
+	vd->state = VFIO_RELEASE_STATE_RELEASED;
+	vd->timestamp_ns = now;
+	vd->seq = seq;
+}
+
 static void vr_set_free(struct vr_device *vd, u64 now)
 {
 	if (vd->state != VFIO_RELEASE_STATE_RELEASED)
@@ -205,18 +219,28 @@ static void vr_reconcile(struct vr_device *vd, const struct vr_record *rec)
 	}
 	if (!vr_group_claimed(vd->dev))
 		vr_set_free(vd, rec->timestamp_ns);
+	else
+		vr_set_claimed(vd, rec->timestamp_ns, vd->seq);
 }
 
-static void vr_apply_group_released(const struct vr_record *rec)
+static void vr_apply_group(const struct vr_record *rec)
 {
+	bool released = rec->kind == VR_REC_GROUP_RELEASED;
 	struct vr_device *vd;
 
 	++vr_seq;
-	if (vr_notify_group(rec->group, rec->timestamp_ns, vr_seq))
+	if (vr_notify_group(released ? VFIO_RELEASE_CMD_GROUP_RELEASED :
+				       VFIO_RELEASE_CMD_GROUP_CLAIMED,
+			    rec->group, rec->timestamp_ns, vr_seq))
 		vr_resync_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
-	list_for_each_entry(vd, &vr_devices, node)
-		if (vd->has_group && vd->group == rec->group)
+	list_for_each_entry(vd, &vr_devices, node) {
+		if (!vd->has_group || vd->group != rec->group)
+			continue;
+		if (released)
 			vr_set_free(vd, rec->timestamp_ns);
+		else
+			vr_set_claimed(vd, rec->timestamp_ns, vr_seq);
+	}
 }
 
 static void vr_apply_device(struct vr_device *vd, const struct vr_record *rec)
@@ -237,6 +261,9 @@ static void vr_apply_device(struct vr_device *vd, const struct vr_record *rec)
 	case VR_REC_DMA_RELEASED:
 		vr_set_free(vd, rec->timestamp_ns);
 		break;
+	case VR_REC_DMA_CLAIMED:
+		vr_set_claimed(vd, rec->timestamp_ns, vd->seq);
+		break;
 	case VR_REC_UNREGISTERED:
 		vr_untrack(vd);
 		break;
@@ -245,6 +272,7 @@ static void vr_apply_device(struct vr_device *vd, const struct vr_record *rec)
 		break;
 	case VR_REC_REGISTERED:
 	case VR_REC_GROUP_RELEASED:
+	case VR_REC_GROUP_CLAIMED:
 		break;
 	}
 }
@@ -270,8 +298,9 @@ void vr_registry_apply(const struct vr_record *rec)
 	struct vr_device *vd;
 
 	mutex_lock(&vr_registry_mutex);
-	if (rec->kind == VR_REC_GROUP_RELEASED) {
-		vr_apply_group_released(rec);
+	if (rec->kind == VR_REC_GROUP_RELEASED ||
+	    rec->kind == VR_REC_GROUP_CLAIMED) {
+		vr_apply_group(rec);
 		goto out;
 	}
 	vd = vr_find_dev(rec->dev);
@@ -279,7 +308,8 @@ void vr_registry_apply(const struct vr_record *rec)
 		/* Nothing to forget, and a sibling reset of a stranger is moot. */
 		if (rec->kind == VR_REC_UNREGISTERED ||
 		    rec->kind == VR_REC_BUS_RESET ||
-		    rec->kind == VR_REC_DMA_RELEASED)
+		    rec->kind == VR_REC_DMA_RELEASED ||
+		    rec->kind == VR_REC_DMA_CLAIMED)
 			goto out;
 		vd = vr_track(rec->dev, rec->driver, vr_first_state(rec));
 		if (!vd || rec->kind == VR_REC_REGISTERED ||

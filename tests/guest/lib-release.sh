@@ -38,12 +38,12 @@ mon_stop() {
 	MON_PID=
 }
 
-# Events about DEVICE (and its group's releases), one name per line.
+# Events about DEVICE and its group's claims and releases, in order.
 mon_events() {
 	local group
 	group=$(vr_group_of "$1")
 	jq -r --arg d "$1" --argjson g "$group" \
-		'select(.device == $d or (.event == "group-released" and .iommu_group == $g)) | .event' \
+		'select(.device == $d or ((.event | startswith("group-")) and .iommu_group == $g)) | .event' \
 		"$MON_LOG" | tr '\n' ' ' | sed 's/ $//'
 }
 

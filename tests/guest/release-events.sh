@@ -20,7 +20,7 @@ vr_wait 10 grep -q ready /tmp/uevent.log
 mon_wait_for "$dev" free
 wait "$ue_pid"
 ue_rc=$?
-check open-close-event-order expect_eq "$(mon_events "$dev")" "opened released group-released free"
+check open-close-event-order expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
 rel=$(mon_field "$dev" released timestamp_ns)
 check released-in-device-close test "$rel" -gt "$(mark_ts /tmp/hold.log device-closing)" -a "$rel" -lt "$(mark_ts /tmp/hold.log device-closed)"
 check released-before-group-close test "$rel" -lt "$(mark_ts /tmp/hold.log group-closing)"
@@ -53,7 +53,7 @@ keepalive() {
 	rel=$(mon_field "$dev" released timestamp_ns)
 	closed=$(mark_ts /tmp/hold.log parent-closed)
 	gone=$(mark_ts /tmp/hold.log children-gone)
-	check "$name-one-release" expect_eq "$(mon_events "$dev")" "opened released group-released free"
+	check "$name-one-release" expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
 	# The release waits for the holder: at least most of its hold time.
 	check "$name-release-waits-for-holder" test $((rel - closed)) -gt $((hold_ms * 800000))
 	check "$name-release-before-holder-gone" test "$rel" -le "$gone"
@@ -68,7 +68,7 @@ mon_start
 "$HOLD" -d "$dev" mmap-bar=0 close-device close-group close-container mark=closed \
 	sleep-ms=1000 mark=unmapping munmap sleep-ms=200 >/tmp/hold.log 2>&1
 mon_wait_for "$dev" free
-check mmap-one-release expect_eq "$(mon_events "$dev")" "opened released group-released free"
+check mmap-one-release expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
 check mmap-release-after-munmap test "$(mon_field "$dev" released timestamp_ns)" -gt "$(mark_ts /tmp/hold.log unmapping)"
 mon_stop
 
@@ -81,7 +81,7 @@ check state-open-while-held expect_eq "$(status_field "$dev" state)" open
 kill -KILL "$hold_pid"
 wait "$hold_pid" 2>/dev/null
 mon_wait_for "$dev" free
-check sigkill-events expect_eq "$(mon_events "$dev")" "opened released group-released free"
+check sigkill-events expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
 check sigkill-reset expect_eq "$(mon_field "$dev" released reset)" function
 check monitor-json-valid mon_log_sane
 mon_stop

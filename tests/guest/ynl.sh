@@ -109,7 +109,7 @@ check do-edu-closer jq_check /tmp/ynl-do.json \
 
 # (c) the notifications
 check ntf-order jq_check /tmp/ynl-events.json \
-	'[.[].name] == ["device-opened", "device-released", "group-released", "device-free"]'
+	'[.[].name] == ["group-claimed", "device-opened", "device-released", "group-released", "device-free"]'
 ntf='.[] | select(.name == $n) | .msg'
 released=(--arg n device-released --arg d "$dev" --argjson g "$group" --argjson v "$vendor" --argjson p "$device_id")
 check ntf-released-device jq_check /tmp/ynl-events.json \
@@ -125,7 +125,7 @@ check ntf-free-attrs jq_check /tmp/ynl-events.json \
 	"$ntf | .device == \$d and .state == \"free\" and .generation == 1 and .\"free-count\" == 1 and .\"iommu-group\" == \$g" \
 	--arg n device-free --arg d "$dev" --argjson g "$group"
 check ntf-seq-increasing jq_check /tmp/ynl-events.json \
-	'[.[].msg.seq] as $s | ($s | length) == 4 and $s == ($s | sort) and ($s | unique | length) == 4'
+	'[.[].msg.seq] as $s | ($s | length) == 5 and $s == ($s | sort) and ($s | unique | length) == 5'
 check do-seq-is-free-seq test "$(jq -r .seq /tmp/ynl-do.json)" = \
 	"$(jq -r '.[] | select(.name == "device-free") | .msg.seq' /tmp/ynl-events.json)"
 vr_info "ynl device-released: $(jq -c '.[] | select(.name == "device-released")' /tmp/ynl-events.json)"

@@ -140,6 +140,7 @@ static void names(void **state)
 	assert_string_equal(vfio_release_state_name(99), "unknown");
 	assert_string_equal(vfio_release_reset_name(VFIO_RELEASE_RESET_BUS_PENDING), "bus-pending");
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_GROUP_RELEASED), "group-released");
+	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_GROUP_CLAIMED), "group-claimed");
 	assert_string_equal(vfio_release_resync_name(VFIO_RELEASE_RESYNC_REARMED), "rearmed");
 	assert_non_null(strstr(vfio_release_strerror(-ENOPKG), "modprobe vfio_release"));
 }

@@ -77,6 +77,14 @@
  *   VFIO_RELEASE_A_TIMESTAMP_NS: u64
  *   VFIO_RELEASE_A_SEQ: u64
  *
+ * VFIO_RELEASE_CMD_GROUP_CLAIMED: an IOMMU group was claimed for user DMA
+ * (a VFIO container was set on it). Its devices that were free are not
+ * any more: a host driver would be refused. They are reported released
+ * (no live device file, group claimed), with this event's sequence number.
+ *   VFIO_RELEASE_A_IOMMU_GROUP: u32
+ *   VFIO_RELEASE_A_TIMESTAMP_NS: u64
+ *   VFIO_RELEASE_A_SEQ: u64
+ *
  * VFIO_RELEASE_CMD_RESYNC: the module could not observe or could not
  * deliver something. Listeners must re-read the state of the devices they
  * care about (GET or dump).
@@ -124,6 +132,7 @@ enum vfio_release_cmd {
 	VFIO_RELEASE_CMD_DEVICE_FREE,
 	VFIO_RELEASE_CMD_DEVICE_RESET,
 	VFIO_RELEASE_CMD_RESYNC,
+	VFIO_RELEASE_CMD_GROUP_CLAIMED,
 
 	__VFIO_RELEASE_CMD_MAX
 };

@@ -7,6 +7,12 @@
 
 #include "output.h"
 
+static bool vr_is_group_event(const struct vfio_release_event *ev)
+{
+	return ev->type == VFIO_RELEASE_CMD_GROUP_RELEASED ||
+	       ev->type == VFIO_RELEASE_CMD_GROUP_CLAIMED;
+}
+
 static void vr_add(json_object *obj, const char *key, json_object *val)
 {
 	json_object_object_add(obj, key, val);
@@ -27,7 +33,7 @@ static json_object *vr_event_json(const struct vfio_release_event *ev)
 	}
 	if (ev->has_group)
 		vr_add(obj, "iommu_group", json_object_new_int64(ev->iommu_group));
-	if (ev->type == VFIO_RELEASE_CMD_GROUP_RELEASED)
+	if (vr_is_group_event(ev))
 		return obj;
 	vr_add(obj, "device", json_object_new_string(ev->device));
 	vr_add(obj, "subsystem", json_object_new_string(ev->subsystem));
@@ -66,7 +72,7 @@ static void vr_print_text(FILE *out, const struct vfio_release_event *ev)
 	}
 	if (ev->has_group)
 		fprintf(out, " group=%u", ev->iommu_group);
-	if (ev->type == VFIO_RELEASE_CMD_GROUP_RELEASED) {
+	if (vr_is_group_event(ev)) {
 		fputc('\n', out);
 		return;
 	}

@@ -49,6 +49,7 @@ VR_EXPORT const char *vfio_release_event_name(enum vfio_release_cmd type)
 		[VFIO_RELEASE_CMD_DEVICE_FREE] = "free",
 		[VFIO_RELEASE_CMD_DEVICE_RESET] = "reset",
 		[VFIO_RELEASE_CMD_RESYNC] = "resync",
+		[VFIO_RELEASE_CMD_GROUP_CLAIMED] = "group-claimed",
 	};
 
 	return VR_NAME(names, type);

@@ -56,9 +56,15 @@ if ! grep -q '^FAIL build' "$results"; then
 	for k in "${kernels[@]}"; do
 		for g in "${groups[@]}"; do
 			echo "== $g on $k"
+			before=$(grep -c '^# ' "$results")
 			VR_LOG_DIR=$log_dir VR_RESULTS_OUT=$results \
-				tests/vm/run-vm.sh "$k" "tests/guest/$g.sh" |
-				grep -v '^PASS' || true
+				tests/vm/run-vm.sh "$k" "tests/guest/$g.sh" >"$log_dir/run-vm.out" 2>&1
+			rc=$?
+			grep -v '^PASS' "$log_dir/run-vm.out"
+			# A run that could not even start wrote no results: a failure.
+			if [ "$rc" != 0 ] && [ "$(grep -c '^# ' "$results")" = "$before" ]; then
+				echo "FAIL $g@$k: run-vm.sh exited $rc: $(tail -n 1 "$log_dir/run-vm.out")" >>"$results"
+			fi
 		done
 	done
 fi

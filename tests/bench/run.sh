@@ -18,7 +18,9 @@
 # 900 s), as for run-vm.sh. Every raw sample is in the console log.
 #
 # Where the time goes, stage by stage (sched/workqueue/IPI tracepoints):
-#   tests/vm/run-vm.sh KVER tests/bench/guest-bench.sh --trace [-b 2000]
+#   VR_TCG_THREAD=multi tests/vm/run-vm.sh KVER tests/bench/guest-bench.sh --trace [-b 2000]
+# (Tracing patches kernel text live; under multi-threaded TCG that can oops,
+# see run-vm.sh: rerun if it does. The tests run single-threaded.)
 # (-b 2000 adds a control: eventfd wake-ups whose writer stays busy 2 ms
 # after writing, as the closing task does after close_device returns.)
 set -uo pipefail
@@ -35,6 +37,8 @@ done
 
 export VR_LOG_DIR=${VR_LOG_DIR:-$top/build/bench-logs}
 export VR_TIMEOUT=${VR_TIMEOUT:-900}
+# Wake-ups between vCPUs are what is measured: one host thread per vCPU.
+export VR_TCG_THREAD=${VR_TCG_THREAD:-multi}
 mkdir -p "$VR_LOG_DIR"
 
 echo "== build"

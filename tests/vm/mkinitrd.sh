@@ -61,7 +61,8 @@ cat >"$stage/init" <<'INIT'
 #!/bin/sh
 # Kernel command-line words of the form NAME=VALUE without a dot reach us
 # as environment variables: VR_SCRIPT, VR_ARGS, VR_EDU, VR_NIC, VR_PAIR_A,
-# VR_PAIR_B (set by run-vm.sh). They are inherited by the guest script.
+# VR_PAIR_B, VR_TOP (set by run-vm.sh). They are inherited by the guest
+# script.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
@@ -82,8 +83,21 @@ mount -t devtmpfs dev /host/dev
 mkdir -p /host/dev/pts /host/dev/shm 2>/dev/null
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
+# A checkout under /tmp or /run would vanish under the guest's scratch
+# tmpfs: hold on to it, and put it back at the same path afterwards.
+kept=
+case ${VR_TOP:-} in
+/tmp/* | /run/*)
+	mkdir -p /keep && mount -o bind "/host$VR_TOP" /keep ||
+		die "cannot hold on to $VR_TOP"
+	kept=1 ;;
+esac
 mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
+if [ -n "$kept" ]; then
+	mkdir -p "/host$VR_TOP" && mount -o bind /keep "/host$VR_TOP" ||
+		die "cannot put $VR_TOP back"
+fi
 for m in $(cat /late.list); do insmod "$m" || die "insmod $m failed"; done
 
 # The result channel: raw, so lines reach the host file without \r added.

@@ -25,6 +25,7 @@
 #   VR_LOG_DIR=DIR      where console logs and result files go
 #                       (default /tmp/vr-logs)
 #   VR_APPEND="..."     extra kernel command-line words
+#   VR_TCG_THREAD=multi one host thread per vCPU (default single, see below)
 #   VR_RESULTS_OUT=FILE append this run's result lines to FILE, after a
 #                       "# KVER SCRIPT LOG" header; a harness failure (crash,
 #                       hang, kernel warning) is appended as a FAIL line.
@@ -51,6 +52,7 @@ kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || { echo "$0: missing $kernel" >&2; exit 2; }
 [ -r "$script" ] || { echo "$0: missing guest script $script" >&2; exit 2; }
 case $script in
+"$top"/*) ;; # the guest keeps the checkout visible, wherever it is
 /tmp/* | /run/*)
 	# The guest mounts fresh tmpfs there, hiding the host's files.
 	echo "$0: guest script must not live under /tmp or /run" >&2; exit 2 ;;
@@ -93,7 +95,7 @@ edu=0000:01:00.0 nic=0000:02:00.0 pair_a=0000:03:00.0 pair_b=0000:03:00.1
 # int3 ("Oops: int3" in sched_clock_cpu), a hazard of emulation only.
 append="console=ttyS0 panic_on_warn=1 panic=-1 intel_iommu=on iommu=pt tsc=reliable"
 # Dot-free NAME=VALUE words reach /init as environment variables.
-append+=" VR_SCRIPT=$script VR_EDU=$edu VR_NIC=$nic VR_PAIR_A=$pair_a VR_PAIR_B=$pair_b"
+append+=" VR_SCRIPT=$script VR_TOP=$top VR_EDU=$edu VR_NIC=$nic VR_PAIR_A=$pair_a VR_PAIR_B=$pair_b"
 [ $# -eq 0 ] || append+=" VR_ARGS=\"$*\""
 append+=" ${VR_APPEND:-}"
 
@@ -103,9 +105,16 @@ else
 	console=(-chardev "file,id=con,path=$log")
 fi
 
+# One host thread runs both vCPUs by default. With one thread per vCPU, a
+# live text patch (kprobe arming, static keys, tracepoints) can race the
+# other vCPU's stale translation of the patched code and oops on an int3
+# the kernel no longer expects: seen on 6.12 while tracing. The benchmark
+# sets VR_TCG_THREAD=multi, as it measures wake-ups between vCPUs.
+tcg_thread=${VR_TCG_THREAD:-single}
+
 # shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(
-	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel tcg
+	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread"
 	-m 2048 -smp 2 -nodefaults -nographic -no-reboot
 	"${console[@]}" -serial chardev:con -serial "file:$res"
 	-device intel-iommu,intremap=on,caching-mode=on

@@ -12,6 +12,10 @@
  *   free      released, and the device's IOMMU group is no longer claimed
  *             for user DMA: a host driver can bind to the device.
  *
+ * Freedom is the whole group's: a free device whose group is claimed again
+ * (for another device of it) is reported released until the group is
+ * given back (VFIO_RELEASE_CMD_GROUP_CLAIMED).
+ *
  * The module watches devices driven by vfio-pci and by variant drivers
  * built on vfio_pci_core. Devices that were bound or open before the module
  * loaded are read from the kernel's own state at load time; a state the

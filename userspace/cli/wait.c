@@ -4,11 +4,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "commands.h"
 #include "output.h"
@@ -61,29 +59,49 @@ static int vr_classify_unwatched(const char *dev, bool *satisfied)
 	return VR_EXIT_OK;
 }
 
-static long long vr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void vr_report_timeout(const struct vfio_release_wait *w, unsigned int n,
-			      const char *target, int timeout_ms)
+			      enum vfio_release_state target, int timeout_ms)
 {
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
 		const struct vfio_release_event *r = vfio_release_wait_record(w, i);
 
-		if (r->state == VFIO_RELEASE_STATE_FREE ||
-		    (!strcmp(target, "released") && r->state == VFIO_RELEASE_STATE_RELEASED))
+		if (vfio_release_wait_reached(w, i))
 			continue;
 		fprintf(stderr, "%s: %s: still %s after %.1f s (waiting for %s)\n",
 			vr_prog, r->device, vfio_release_state_name(r->state),
-			timeout_ms / 1000.0, target);
+			timeout_ms / 1000.0, vfio_release_state_name(target));
 	}
+}
+
+/*
+ * Only when some device is not watched: find which, and keep the others.
+ * Returns an exit code; *count is how many are left to wait for.
+ */
+static int vr_drop_unwatched(struct vfio_release *vr, const char **pending,
+			     unsigned int *count)
+{
+	struct vfio_release_event rec;
+	unsigned int i, kept = 0;
+	int err, status;
+
+	for (i = 0; i < *count; i++) {
+		bool satisfied = false;
+
+		err = vfio_release_get(vr, pending[i], &rec);
+		if (err == -ENODEV) {
+			status = vr_classify_unwatched(pending[i], &satisfied);
+			if (status)
+				return status;
+		} else if (err) {
+			return vr_fail(pending[i], err);
+		}
+		if (!satisfied)
+			pending[kept++] = pending[i];
+	}
+	*count = kept;
+	return VR_EXIT_OK;
 }
 
 int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
@@ -91,55 +109,28 @@ int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
 		    bool json)
 {
 	const char *pending[n ? n : 1];
-	long long deadline = vr_now_ms() + timeout_ms;
 	struct vfio_release_wait *w = NULL;
-	struct vfio_release_event rec;
 	struct vfio_release *vr;
-	unsigned int i, count = 0;
+	unsigned int i, count = n;
 	int err, status = VR_EXIT_OK;
 
 	if (vr_open(&vr))
 		return VR_EXIT_ERROR;
-	err = vfio_release_subscribe(vr);
-	if (err) {
-		status = vr_fail("cannot subscribe to events", err);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		bool satisfied = false;
-
-		err = vfio_release_get(vr, names[i], &rec);
-		if (err == -ENODEV) {
-			status = vr_classify_unwatched(names[i], &satisfied);
-			if (status)
-				goto out;
-		} else if (err) {
-			status = vr_fail(names[i], err);
-			goto out;
-		}
-		if (!satisfied)
-			pending[count++] = names[i];
-	}
-	if (!count)
-		goto out;
-
+	for (i = 0; i < n; i++)
+		pending[i] = names[i];
 	err = vfio_release_wait_new(vr, pending, count, target, &w);
-	while (!err && !vfio_release_wait_done(w)) {
-		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };
-		long long left = timeout_ms < 0 ? -1 : deadline - vr_now_ms();
-
-		if (timeout_ms >= 0 && left <= 0) {
-			vr_report_timeout(w, count, vfio_release_state_name(target), timeout_ms);
-			status = VR_EXIT_TIMEOUT;
+	if (err == -ENODEV) {
+		status = vr_drop_unwatched(vr, pending, &count);
+		if (status || !count)
 			goto out;
-		}
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR) {
-			err = -errno;
-		} else {
-			err = vfio_release_wait_process(vr, w);
-			if (err > 0)
-				err = 0;
-		}
+		err = vfio_release_wait_new(vr, pending, count, target, &w);
+	}
+	if (!err)
+		err = vfio_release_wait_run(vr, w, timeout_ms);
+	if (err == -ETIMEDOUT) {
+		vr_report_timeout(w, count, target, timeout_ms);
+		status = VR_EXIT_TIMEOUT;
+		goto out;
 	}
 	if (err) {
 		status = vr_fail("waiting", err);

@@ -112,12 +112,21 @@ int vfio_release_wait_new(struct vfio_release *vr, const char *const *devices,
 int vfio_release_wait_process(struct vfio_release *vr,
 			      struct vfio_release_wait *w);
 bool vfio_release_wait_done(const struct vfio_release_wait *w);
+/* Whether the device at index i (order of wait_new) reached the target. */
+bool vfio_release_wait_reached(const struct vfio_release_wait *w,
+			       unsigned int i);
 /* The latest record of the device at index i (order of wait_new). */
 const struct vfio_release_event *
 vfio_release_wait_record(const struct vfio_release_wait *w, unsigned int i);
 void vfio_release_wait_free(struct vfio_release_wait *w);
 
-/* All of the above in one blocking call; timeout_ms < 0 waits forever. */
+/*
+ * Polls and processes until done or timeout_ms ran out (-ETIMEDOUT; < 0
+ * waits forever). The wait stays the caller's, to read its records.
+ */
+int vfio_release_wait_run(struct vfio_release *vr, struct vfio_release_wait *w,
+			  int timeout_ms);
+/* All of the above in one blocking call. */
 int vfio_release_wait(struct vfio_release *vr, const char *const *devices,
 		      unsigned int count, enum vfio_release_state target,
 		      int timeout_ms);

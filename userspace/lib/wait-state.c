@@ -97,6 +97,12 @@ VR_EXPORT bool vfio_release_wait_done(const struct vfio_release_wait *w)
 	return w->reached == w->count;
 }
 
+VR_EXPORT bool vfio_release_wait_reached(const struct vfio_release_wait *w,
+					 unsigned int i)
+{
+	return i < w->count && w->dev[i].reached;
+}
+
 VR_EXPORT const struct vfio_release_event *
 vfio_release_wait_record(const struct vfio_release_wait *w, unsigned int i)
 {

@@ -90,17 +90,12 @@ static long long vr_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-VR_EXPORT int vfio_release_wait(struct vfio_release *vr,
-				const char *const *devices, unsigned int count,
-				enum vfio_release_state target, int timeout_ms)
+VR_EXPORT int vfio_release_wait_run(struct vfio_release *vr,
+				    struct vfio_release_wait *w, int timeout_ms)
 {
 	long long deadline = vr_now_ms() + timeout_ms;
-	struct vfio_release_wait *w;
 	int err;
 
-	err = vfio_release_wait_new(vr, devices, count, target, &w);
-	if (err)
-		return err;
 	while (!vfio_release_wait_done(w)) {
 		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };
 		int left = -1;
@@ -108,21 +103,30 @@ VR_EXPORT int vfio_release_wait(struct vfio_release *vr,
 		if (timeout_ms >= 0) {
 			long long rest = deadline - vr_now_ms();
 
-			if (rest <= 0) {
-				err = -ETIMEDOUT;
-				break;
-			}
+			if (rest <= 0)
+				return -ETIMEDOUT;
 			left = rest;
 		}
-		if (poll(&pfd, 1, left) < 0 && errno != EINTR) {
-			err = -errno;
-			break;
-		}
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			return -errno;
 		err = vfio_release_wait_process(vr, w);
 		if (err < 0)
-			break;
-		err = 0;
+			return err;
 	}
+	return 0;
+}
+
+VR_EXPORT int vfio_release_wait(struct vfio_release *vr,
+				const char *const *devices, unsigned int count,
+				enum vfio_release_state target, int timeout_ms)
+{
+	struct vfio_release_wait *w;
+	int err;
+
+	err = vfio_release_wait_new(vr, devices, count, target, &w);
+	if (err)
+		return err;
+	err = vfio_release_wait_run(vr, w, timeout_ms);
 	vfio_release_wait_free(w);
 	return err;
 }

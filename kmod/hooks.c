@@ -40,24 +40,32 @@ struct vr_hook {
 	u64 missed_before;	/* misses counted by earlier installs */
 };
 
-#define VR_HOOK(_module, _symbol, _probe, _optional) {		\
+#define VR_HOOK(_module, _symbol, _entry, _probe, _optional) {	\
 	.symbol = _symbol,					\
 	.module = _module,					\
 	.optional = _optional,					\
-	.entry = vr_##_probe##_entry,				\
+	.entry = _entry,					\
 	.ret = vr_##_probe##_return,				\
 }
 
 static struct vr_hook vr_hooks[] = {
-	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device", register, false),
-	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable", opened, false),
-	VR_HOOK("vfio_pci_core", "vfio_pci_core_close_device", close, false),
-	VR_HOOK("vfio_pci_core", "vfio_pci_core_unregister_device", unregister, false),
-	VR_HOOK(NULL, "iommu_group_claim_dma_owner", group_claimed, false),
-	VR_HOOK(NULL, "iommu_group_release_dma_owner", group_released, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device",
+		vr_save_arg, register, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable",
+		vr_save_arg, opened, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_close_device",
+		vr_close_entry, close, false),
+	VR_HOOK("vfio_pci_core", "vfio_pci_core_unregister_device",
+		vr_unregister_entry, unregister, false),
+	VR_HOOK(NULL, "iommu_group_claim_dma_owner",
+		vr_save_group, group_claimed, false),
+	VR_HOOK(NULL, "iommu_group_release_dma_owner",
+		vr_save_group, group_released, false),
 	/* The iommufd device cdev path; kernels without it never call these. */
-	VR_HOOK(NULL, "iommu_device_claim_dma_owner", dma_claimed, true),
-	VR_HOOK(NULL, "iommu_device_release_dma_owner", dma_released, true),
+	VR_HOOK(NULL, "iommu_device_claim_dma_owner",
+		vr_save_arg, dma_claimed, true),
+	VR_HOOK(NULL, "iommu_device_release_dma_owner",
+		vr_save_arg, dma_released, true),
 };
 
 /* Serializes arming against the module notifier and readers of nmissed. */

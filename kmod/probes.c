@@ -36,7 +36,7 @@ static struct vr_frame *vr_frame(struct kretprobe_instance *ri)
 	return (struct vr_frame *)ri->data;
 }
 
-static int vr_save_arg(struct kretprobe_instance *ri, struct pt_regs *regs)
+int vr_save_arg(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	vr_frame(ri)->arg = (void *)regs_get_kernel_argument(regs, 0);
 	return 0;
@@ -63,11 +63,6 @@ static struct device *vr_core_dev(struct kretprobe_instance *ri)
 	return &vdev->pdev->dev;
 }
 
-int vr_register_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	return vr_save_arg(ri, regs);
-}
-
 int vr_register_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (!regs_return_value(regs))
@@ -76,11 +71,6 @@ int vr_register_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 }
 
 /* vfio_pci_core_finish_enable() is the last step of a successful open. */
-int vr_opened_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	return vr_save_arg(ri, regs);
-}
-
 int vr_opened_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	vr_push(VR_REC_OPENED, vr_core_dev(ri));
@@ -181,7 +171,7 @@ int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-static int vr_save_group(struct kretprobe_instance *ri, struct pt_regs *regs)
+int vr_save_group(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct iommu_group *group = (void *)regs_get_kernel_argument(regs, 0);
 
@@ -200,22 +190,11 @@ static void vr_push_group(enum vr_record_kind kind, struct kretprobe_instance *r
 	vr_queue_push(&rec);
 }
 
-int vr_group_released_entry(struct kretprobe_instance *ri,
-			    struct pt_regs *regs)
-{
-	return vr_save_group(ri, regs);
-}
-
 int vr_group_released_return(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
 {
 	vr_push_group(VR_REC_GROUP_RELEASED, ri);
 	return 0;
-}
-
-int vr_group_claimed_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	return vr_save_group(ri, regs);
 }
 
 int vr_group_claimed_return(struct kretprobe_instance *ri,
@@ -226,21 +205,11 @@ int vr_group_claimed_return(struct kretprobe_instance *ri,
 	return 0;
 }
 
-int vr_dma_claimed_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	return vr_save_arg(ri, regs);
-}
-
 int vr_dma_claimed_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (!regs_return_value(regs))
 		vr_push(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
 	return 0;
-}
-
-int vr_dma_released_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	return vr_save_arg(ri, regs);
 }
 
 int vr_dma_released_return(struct kretprobe_instance *ri,

@@ -10,6 +10,9 @@ packages=(
 	build-essential pkg-config bc kmod cpio xz-utils
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
+	linux-image-rt-amd64 linux-headers-rt-amd64
+	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
+	linux-source-6.1
 	linux-source-6.12
 	dkms sparse
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev libcmocka-dev

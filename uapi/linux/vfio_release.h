@@ -62,6 +62,18 @@
  *   VFIO_RELEASE_A_OPEN_COUNT: u64, opens seen since the module loaded
  *   VFIO_RELEASE_A_RELEASE_COUNT: u64, releases seen since the module loaded
  *   VFIO_RELEASE_A_FREE_COUNT: u64, times the device became free
+ *   VFIO_RELEASE_A_REGISTRATION: u64, this registration of the device:
+ *                      unique for the module instance, never reused; a
+ *                      device unbound and bound again, or removed and
+ *                      added again at the same address, gets a new one
+ *   VFIO_RELEASE_A_OPENER_PID: u32, thread group id of the task that last
+ *                      opened the device (only while it is open, and only
+ *                      when the open was seen)
+ *   VFIO_RELEASE_A_OPENER_COMM: NUL-terminated string, that task's comm
+ *
+ * Generations of a device name never go backwards while the module is
+ * loaded: a new registration at the same address continues from the
+ * generation its predecessor had.
  *
  * Attributes that do not apply (no close seen yet, not a PCI device) are
  * left out. 64-bit attributes are padded with VFIO_RELEASE_A_PAD.
@@ -74,6 +86,12 @@
  * transition. DEVICE_RESET reports that a bus reset run at a sibling's
  * close (devices sharing a slot or bus reset domain) has now reset this
  * device, whose own close had left VFIO_RELEASE_RESET_BUS_PENDING.
+ *
+ * VFIO_RELEASE_CMD_DEVICE_REMOVED: the device left the module's watch (its
+ * vfio_pci_core driver let go of it: unbound, hot-removed, a VF destroyed,
+ * the variant driver unloaded; or a rescan found it gone). Carries the
+ * device record as it last stood. Nothing more is sent about this
+ * registration; GET answers -ENODEV until the device is bound again.
  *
  * VFIO_RELEASE_CMD_GROUP_RELEASED: an IOMMU group's DMA ownership was given
  * back.
@@ -97,6 +115,11 @@
  *   VFIO_RELEASE_A_TIMESTAMP_NS: u64
  *   VFIO_RELEASE_A_SEQ: u64
  *
+ * Every message (replies and notifications) carries
+ *   VFIO_RELEASE_A_INSTANCE: u64, a random id chosen at each module load.
+ * A listener that sees it change knows the module was reloaded: sequence
+ * numbers restart and every device must be read again.
+ *
  * Every notification takes the next value of one global 64-bit sequence,
  * starting at 1 when the module loads, in the order the transitions
  * happened. A listener that subscribes first and then reads a device's
@@ -112,6 +135,9 @@
  *   VFIO_RELEASE_CLOSE_NS=<ns>
  *   VFIO_RELEASE_SEQ=<seq>
  *   VFIO_RELEASE_GENERATION=<generation>
+ *
+ * Privilege: GET, dump and joining the events group need CAP_NET_ADMIN
+ * (the records name the processes that use devices); -EPERM otherwise.
  *
  * Compatibility: enums and attributes are only ever appended; listeners
  * ignore attributes they do not know.
@@ -137,6 +163,7 @@ enum vfio_release_cmd {
 	VFIO_RELEASE_CMD_DEVICE_RESET,
 	VFIO_RELEASE_CMD_RESYNC,
 	VFIO_RELEASE_CMD_GROUP_CLAIMED,
+	VFIO_RELEASE_CMD_DEVICE_REMOVED,
 
 	__VFIO_RELEASE_CMD_MAX
 };
@@ -165,6 +192,10 @@ enum vfio_release_attr {
 	VFIO_RELEASE_A_FREE_COUNT,
 	VFIO_RELEASE_A_RESYNC_REASON,
 	VFIO_RELEASE_A_LOST,
+	VFIO_RELEASE_A_INSTANCE,
+	VFIO_RELEASE_A_REGISTRATION,
+	VFIO_RELEASE_A_OPENER_PID,
+	VFIO_RELEASE_A_OPENER_COMM,
 
 	__VFIO_RELEASE_A_LAST
 };

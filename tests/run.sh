@@ -28,6 +28,7 @@ scripts/install-deps.sh >"$log_dir/deps.log" 2>&1 || { tail -n 20 "$log_dir/deps
 echo "== build"
 if ! make -s modules userspace >"$log_dir/build.log" 2>&1 ||
 	! make -s -C tests/helpers >>"$log_dir/build.log" 2>&1 ||
+	! make -s -C tests/drivers >>"$log_dir/build.log" 2>&1 ||
 	! tests/ynl-setup.sh >>"$log_dir/build.log" 2>&1; then
 	tail -n 30 "$log_dir/build.log"
 	echo "FAIL build: see $log_dir/build.log" >>"$results"

@@ -82,3 +82,25 @@ mon_log_sane() {
 	jq -e -s 'length > 0 and all(.[]; type == "object") and ([.[].seq] as $s | $s == ($s | sort) and ($s | unique | length) == ($s | length))' \
 		"$MON_LOG" >/dev/null
 }
+
+# --- tests/drivers/vfio_pci_slow: a test-only vfio-pci variant driver ---
+VR_SLOW_KO=$VR_TOP/build/$(uname -r)/tests-drivers/vfio_pci_slow.ko
+# shellcheck disable=SC2034 # used by the guest scripts
+VR_SLOW_PARAMS=/sys/module/vfio_pci_slow/parameters
+
+vr_slow_load() { insmod "$VR_SLOW_KO" "$@"; }
+vr_slow_unload() { rmmod vfio_pci_slow; }
+
+# vr_bind_vfio_driver ADDR DRIVER: bind ADDR to the VFIO driver DRIVER
+# through driver_override and wait for /dev/vfio/<group>.
+vr_bind_vfio_driver() {
+	local group
+	group=$(vr_group_of "$1") || return 1
+	echo "$2" >"/sys/bus/pci/devices/$1/driver_override" || return 1
+	if ! vr__bound_to "$1" "$2"; then
+		vr_unbind "$1" || return 1
+		echo "$1" >/sys/bus/pci/drivers_probe || return 1
+	fi
+	vr_wait 10 vr__bound_to "$1" "$2" && vr_wait 10 test -e "/dev/vfio/$group"
+}
+vr_bind_slow() { vr_bind_vfio_driver "$1" vfio_pci_slow; }

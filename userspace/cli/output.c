@@ -25,6 +25,8 @@ static json_object *vr_event_json(const struct vfio_release_event *ev)
 	vr_add(obj, "event", json_object_new_string(vfio_release_event_name(ev->type)));
 	vr_add(obj, "seq", json_object_new_uint64(ev->seq));
 	vr_add(obj, "timestamp_ns", json_object_new_uint64(ev->timestamp_ns));
+	if (ev->instance)
+		vr_add(obj, "instance", json_object_new_uint64(ev->instance));
 	if (ev->type == VFIO_RELEASE_CMD_RESYNC) {
 		vr_add(obj, "reason", json_object_new_string(ev->local_overflow ?
 			"socket-overflow" : vfio_release_resync_name(ev->resync_reason)));
@@ -54,6 +56,12 @@ static json_object *vr_event_json(const struct vfio_release_event *ev)
 		vr_add(obj, "pid", json_object_new_int64(ev->pid));
 		vr_add(obj, "comm", json_object_new_string(ev->comm));
 	}
+	if (ev->registration)
+		vr_add(obj, "registration", json_object_new_uint64(ev->registration));
+	if (ev->has_opener) {
+		vr_add(obj, "opener_pid", json_object_new_int64(ev->opener_pid));
+		vr_add(obj, "opener_comm", json_object_new_string(ev->opener_comm));
+	}
 	vr_add(obj, "opens", json_object_new_uint64(ev->open_count));
 	vr_add(obj, "releases", json_object_new_uint64(ev->release_count));
 	vr_add(obj, "frees", json_object_new_uint64(ev->free_count));
@@ -82,6 +90,9 @@ static void vr_print_text(FILE *out, const struct vfio_release_event *ev)
 	if (ev->has_close)
 		fprintf(out, " close_ns=%" PRIu64 " pid=%u comm=%s", ev->close_ns,
 			ev->pid, ev->comm);
+	if (ev->has_opener)
+		fprintf(out, " opener_pid=%u opener_comm=%s", ev->opener_pid,
+			ev->opener_comm);
 	fputc('\n', out);
 }
 

@@ -75,6 +75,20 @@ static void vr_report_timeout(const struct vfio_release_wait *w, unsigned int n,
 	}
 }
 
+static void vr_report_removed(const struct vfio_release_wait *w, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		const struct vfio_release_event *r = vfio_release_wait_record(w, i);
+
+		if (r->type == VFIO_RELEASE_CMD_DEVICE_REMOVED &&
+		    !vfio_release_wait_reached(w, i))
+			fprintf(stderr, "%s: %s: device left vfio: unbound or removed\n",
+				vr_prog, r->device);
+	}
+}
+
 /*
  * Only when some device is not watched: find which, and keep the others.
  * Returns an exit code; *count is how many are left to wait for.
@@ -130,6 +144,11 @@ int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
 	if (err == -ETIMEDOUT) {
 		vr_report_timeout(w, count, target, timeout_ms);
 		status = VR_EXIT_TIMEOUT;
+		goto out;
+	}
+	if (err == -ENODEV && w) {
+		vr_report_removed(w, count);
+		status = VR_EXIT_ERROR;
 		goto out;
 	}
 	if (err) {

@@ -6,6 +6,7 @@
  * meaning of their own:
  *   -ENOPKG     the vfio_release kernel module is not loaded
  *   -ETIMEDOUT  a wait ran out of time
+ *   -EPERM      GET, dump and subscribing need CAP_NET_ADMIN
  * vfio_release_strerror() turns any of them into a message.
  */
 #ifndef VFIO_RELEASE_H
@@ -52,6 +53,18 @@ struct vfio_release_event {
 	 * overflowed and notifications were dropped.
 	 */
 	bool local_overflow;
+	/*
+	 * Sent by newer modules; 0 (and has_opener false) when the module
+	 * does not send them. instance is the module load's random id (it
+	 * changes when the module is reloaded), registration the device's
+	 * binding to its vfio_pci_core driver (a new one after an unbind and
+	 * bind, or a removal and re-add).
+	 */
+	uint64_t instance;
+	uint64_t registration;
+	bool has_opener;		/* open, and the open was seen */
+	uint32_t opener_pid;
+	char opener_comm[16];
 };
 
 typedef int (*vfio_release_event_cb)(const struct vfio_release_event *ev,
@@ -97,8 +110,17 @@ int vfio_release_dump(struct vfio_release *vr, vfio_release_event_cb cb,
  *                                even if it was opened again since.
  * A device released and opened again is never taken for free.
  *
+ * A notice that the module was reloaded (another VFIO_RELEASE_A_INSTANCE
+ * than the records') also makes it read the records again; only cycles
+ * seen from then on count for "released".
+ *
  * -ENODEV from vfio_release_wait_new(): a device is not watched (not
- * bound to a vfio_pci_core driver).
+ * bound to a vfio_pci_core driver). -ENODEV from vfio_release_wait_process()
+ * or _run(): a device that had not reached the target left vfio (unbound
+ * or removed: VFIO_RELEASE_CMD_DEVICE_REMOVED, or GET no longer answers
+ * for it); its vfio_release_wait_record() then has type
+ * VFIO_RELEASE_CMD_DEVICE_REMOVED. A device that reached the target and
+ * then left does not fail the wait.
  */
 struct vfio_release_wait;
 

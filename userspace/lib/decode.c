@@ -29,6 +29,10 @@ static struct nla_policy vr_policy[VFIO_RELEASE_A_MAX + 1] = {
 	[VFIO_RELEASE_A_FREE_COUNT] = { .type = NLA_U64 },
 	[VFIO_RELEASE_A_RESYNC_REASON] = { .type = NLA_U32 },
 	[VFIO_RELEASE_A_LOST] = { .type = NLA_U64 },
+	[VFIO_RELEASE_A_INSTANCE] = { .type = NLA_U64 },
+	[VFIO_RELEASE_A_REGISTRATION] = { .type = NLA_U64 },
+	[VFIO_RELEASE_A_OPENER_PID] = { .type = NLA_U32 },
+	[VFIO_RELEASE_A_OPENER_COMM] = { .type = NLA_NUL_STRING },
 };
 
 static void vr_copy_string(char *dst, size_t size, const struct nlattr *attr)
@@ -87,5 +91,11 @@ int vr_decode(struct nl_msg *msg, struct vfio_release_event *ev)
 	ev->free_count = vr_u64(a[VFIO_RELEASE_A_FREE_COUNT]);
 	ev->resync_reason = vr_u32(a[VFIO_RELEASE_A_RESYNC_REASON]);
 	ev->lost = vr_u64(a[VFIO_RELEASE_A_LOST]);
+	ev->instance = vr_u64(a[VFIO_RELEASE_A_INSTANCE]);
+	ev->registration = vr_u64(a[VFIO_RELEASE_A_REGISTRATION]);
+	ev->has_opener = a[VFIO_RELEASE_A_OPENER_PID] != NULL;
+	ev->opener_pid = vr_u32(a[VFIO_RELEASE_A_OPENER_PID]);
+	vr_copy_string(ev->opener_comm, sizeof(ev->opener_comm),
+		       a[VFIO_RELEASE_A_OPENER_COMM]);
 	return 0;
 }

@@ -50,6 +50,7 @@ VR_EXPORT const char *vfio_release_event_name(enum vfio_release_cmd type)
 		[VFIO_RELEASE_CMD_DEVICE_RESET] = "reset",
 		[VFIO_RELEASE_CMD_RESYNC] = "resync",
 		[VFIO_RELEASE_CMD_GROUP_CLAIMED] = "group-claimed",
+		[VFIO_RELEASE_CMD_DEVICE_REMOVED] = "removed",
 	};
 
 	return VR_NAME(names, type);
@@ -100,6 +101,7 @@ VR_EXPORT const char *vfio_release_strerror(int err)
 	case -ETIMEDOUT:
 		return "timed out";
 	case -EPERM:
+		return "needs CAP_NET_ADMIN (run as root)";
 	case -EACCES:
 		return "permission denied (run as root)";
 	default:
@@ -124,6 +126,8 @@ int vr_errno_from_nl(int nlerr)
 		return -ERANGE;
 	case NLE_PERM:
 		return -EPERM;
+	case NLE_NOACCESS:
+		return -EACCES;
 	case NLE_OBJ_NOTFOUND:
 		return -ENOENT;
 	case NLE_NODEV:

@@ -8,6 +8,10 @@
 #include "internal.h"
 #include "wait-state.h"
 
+/*
+ * -ENODEV when a device short of the target is not (or no longer) watched:
+ * never bound to a vfio_pci_core driver, or unbound or removed since.
+ */
 static int vr_wait_read_all(struct vfio_release *vr, struct vfio_release_wait *w)
 {
 	struct vfio_release_event rec;
@@ -16,11 +20,14 @@ static int vr_wait_read_all(struct vfio_release *vr, struct vfio_release_wait *w
 
 	for (i = 0; i < w->count; i++) {
 		err = vfio_release_get(vr, w->dev[i].record.device, &rec);
-		if (err)
+		if (err == -ENODEV)
+			vr_wait_gone(w, i);
+		else if (err)
 			return err;
-		vr_wait_record(w, i, &rec);
+		else
+			vr_wait_record(w, i, &rec);
 	}
-	return 0;
+	return vr_wait_error(w);
 }
 
 VR_EXPORT int vfio_release_wait_new(struct vfio_release *vr,
@@ -74,11 +81,11 @@ VR_EXPORT int vfio_release_wait_process(struct vfio_release *vr,
 	err = vfio_release_dispatch(vr, vr_wait_on_event, &feed);
 	if (err < 0)
 		return err;
-	if (feed.reread) {
+	err = vr_wait_error(w);
+	if (!err && feed.reread)
 		err = vr_wait_read_all(vr, w);
-		if (err)
-			return err;
-	}
+	if (err)
+		return err;
 	return vfio_release_wait_done(w);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netlink/errno.h>
 #include <netlink/genl/genl.h>
 
 #include "internal.h"
@@ -133,6 +134,95 @@ static void wrong_size_refused(void **state)
 	nlmsg_free(msg);
 }
 
+/* The attributes a newer module adds: ids, and who opened the device. */
+static void instance_registration_opener(void **state)
+{
+	struct nl_msg *msg = message(VFIO_RELEASE_CMD_DEVICE_OPENED);
+	struct vfio_release_event ev;
+
+	(void)state;
+	nla_put_string(msg, VFIO_RELEASE_A_DEVICE, "0000:01:00.0");
+	nla_put_u32(msg, VFIO_RELEASE_A_STATE, VFIO_RELEASE_STATE_OPEN);
+	put_u64(msg, VFIO_RELEASE_A_INSTANCE, 0xfedcba9876543210ULL);
+	put_u64(msg, VFIO_RELEASE_A_REGISTRATION, 3);
+	nla_put_u32(msg, VFIO_RELEASE_A_OPENER_PID, 777);
+	nla_put_string(msg, VFIO_RELEASE_A_OPENER_COMM, "qemu-system-x86");
+	assert_int_equal(vr_decode(msg, &ev), 0);
+	assert_int_equal(ev.type, VFIO_RELEASE_CMD_DEVICE_OPENED);
+	assert_int_equal(ev.instance, 0xfedcba9876543210ULL);
+	assert_int_equal(ev.registration, 3);
+	assert_true(ev.has_opener);
+	assert_int_equal(ev.opener_pid, 777);
+	assert_string_equal(ev.opener_comm, "qemu-system-x86");
+	/* The closer's fields are apart from the opener's. */
+	assert_false(ev.has_close);
+	assert_int_equal(ev.pid, 0);
+	assert_string_equal(ev.comm, "");
+	nlmsg_free(msg);
+}
+
+/* An old module sends none of them; a released device has no opener. */
+static void new_attributes_absent(void **state)
+{
+	struct nl_msg *msg = message(VFIO_RELEASE_CMD_DEVICE_REMOVED);
+	struct vfio_release_event ev;
+
+	(void)state;
+	memset(&ev, 0xa5, sizeof(ev));
+	nla_put_string(msg, VFIO_RELEASE_A_DEVICE, "0000:01:00.0");
+	nla_put_u32(msg, VFIO_RELEASE_A_PID, 4242);
+	nla_put_string(msg, VFIO_RELEASE_A_COMM, "qemu-system-x86");
+	assert_int_equal(vr_decode(msg, &ev), 0);
+	assert_int_equal(ev.type, VFIO_RELEASE_CMD_DEVICE_REMOVED);
+	assert_int_equal(ev.instance, 0);
+	assert_int_equal(ev.registration, 0);
+	assert_false(ev.has_opener);
+	assert_int_equal(ev.opener_pid, 0);
+	assert_string_equal(ev.opener_comm, "");
+	nlmsg_free(msg);
+}
+
+/* A comm longer than the field is cut, still terminated. */
+static void long_opener_comm_cut(void **state)
+{
+	struct nl_msg *msg = message(VFIO_RELEASE_CMD_DEVICE_OPENED);
+	struct vfio_release_event ev;
+
+	(void)state;
+	nla_put_u32(msg, VFIO_RELEASE_A_OPENER_PID, 1);
+	nla_put_string(msg, VFIO_RELEASE_A_OPENER_COMM, "a-name-longer-than-sixteen");
+	assert_int_equal(vr_decode(msg, &ev), 0);
+	assert_string_equal(ev.opener_comm, "a-name-longer-t");
+	nlmsg_free(msg);
+}
+
+/* The registration is a u64: a u32 there is malformed. */
+static void registration_wrong_size_refused(void **state)
+{
+	struct nl_msg *msg = message(VFIO_RELEASE_CMD_DEVICE_OPENED);
+	struct vfio_release_event ev;
+
+	(void)state;
+	nla_put_u32(msg, VFIO_RELEASE_A_REGISTRATION, 1);
+	assert_int_equal(vr_decode(msg, &ev), -ERANGE);
+	nlmsg_free(msg);
+}
+
+/*
+ * Without CAP_NET_ADMIN: joining the group fails in setsockopt with EPERM,
+ * which libnl turns into NLE_PERM; GET and dump get an NLMSG_ERROR whose
+ * errno the library returns as it is. Either way -EPERM, and its message.
+ */
+static void permission(void **state)
+{
+	(void)state;
+	assert_int_equal(nl_syserr2nlerr(EPERM), NLE_PERM);
+	assert_int_equal(vr_errno_from_nl(-nl_syserr2nlerr(EPERM)), -EPERM);
+	assert_int_equal(vr_errno_from_nl(-NLE_PERM), -EPERM);
+	assert_int_equal(vr_errno_from_nl(-nl_syserr2nlerr(EACCES)), -EACCES);
+	assert_string_equal(vfio_release_strerror(-EPERM), "needs CAP_NET_ADMIN (run as root)");
+}
+
 static void names(void **state)
 {
 	(void)state;
@@ -141,6 +231,9 @@ static void names(void **state)
 	assert_string_equal(vfio_release_reset_name(VFIO_RELEASE_RESET_BUS_PENDING), "bus-pending");
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_GROUP_RELEASED), "group-released");
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_GROUP_CLAIMED), "group-claimed");
+	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_DEVICE_OPENED), "opened");
+	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_DEVICE_REMOVED), "removed");
+	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_MAX + 1), "unknown");
 	assert_string_equal(vfio_release_resync_name(VFIO_RELEASE_RESYNC_REARMED), "rearmed");
 	assert_non_null(strstr(vfio_release_strerror(-ENOPKG), "modprobe vfio_release"));
 }
@@ -153,6 +246,11 @@ int main(void)
 		cmocka_unit_test(unknown_attributes_ignored),
 		cmocka_unit_test(resync_notice),
 		cmocka_unit_test(wrong_size_refused),
+		cmocka_unit_test(instance_registration_opener),
+		cmocka_unit_test(new_attributes_absent),
+		cmocka_unit_test(long_opener_comm_cut),
+		cmocka_unit_test(registration_wrong_size_refused),
+		cmocka_unit_test(permission),
 		cmocka_unit_test(names),
 	};
 

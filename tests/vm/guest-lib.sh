@@ -81,3 +81,69 @@ vr_bind_host() {
 	echo "$1" >/sys/bus/pci/drivers_probe || return 1
 	vr_wait 10 vr__bound_to "$1" "$2"
 }
+
+# --- the hot-plug channel (ttyS2 <-> tests/vm/qmp-relay.py on the host) ---
+VR_CTL_DEV=${VR_CTL_DEV:-/dev/ttyS2}
+VR__CTL_FD=
+VR__CTL_N=0
+
+# vr_host REQUEST...: one request to the host's QMP relay ("device_del ID",
+# "device_add DRIVER,K=V,...", "qmp JSON", "ping"). Prints the reply's
+# text; status 0 when the host answered ok, 1 on its error, 2 when it did
+# not answer within VR_HOST_TIMEOUT (default 90) seconds.
+vr_host() {
+	local n reply deadline=$((SECONDS + ${VR_HOST_TIMEOUT:-90}))
+	if [ -z "$VR__CTL_FD" ]; then
+		stty -F "$VR_CTL_DEV" raw -echo 115200 || return 2
+		exec {VR__CTL_FD}<>"$VR_CTL_DEV" || return 2
+	fi
+	# Unique even across subshells, which each open the port anew.
+	VR__CTL_N=$((VR__CTL_N + 1))
+	n=$BASHPID.$VR__CTL_N
+	printf '%s %s\n' "$n" "$*" >&"$VR__CTL_FD"
+	# Replies to earlier requests that timed out are skipped.
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		IFS= read -r -t "$((deadline - SECONDS + 1))" reply <&"$VR__CTL_FD" || break
+		reply=${reply%$'\r'}
+		[ "${reply%% *}" = "$n" ] || continue
+		reply=${reply#* }
+		printf '%s\n' "${reply#* }"
+		[ "${reply%% *}" = ok ]
+		return
+	done
+	echo "no reply from the host to request $n ($*)"
+	return 2
+}
+
+# vr_hot_unplug ID ADDR: device_del QEMU device ID (the guest answers the
+# unplug itself) and wait until ADDR is gone from /sys/bus/pci/devices.
+vr_hot_unplug() {
+	vr_host device_del "$1" || return 1
+	vr_wait 30 test ! -e "/sys/bus/pci/devices/$2"
+}
+
+# vr_hot_plug OPTIONS ADDR: device_add OPTIONS (QEMU syntax, e.g.
+# "edu,id=hp0,bus=rphp") and wait until ADDR shows up; if the slot's
+# hot-plug driver does not enumerate it, rescan the bus.
+vr_hot_plug() {
+	vr_host device_add "$1" || return 1
+	vr_wait 15 test -e "/sys/bus/pci/devices/$2" && return 0
+	echo 1 >/sys/bus/pci/rescan
+	vr_wait 15 test -e "/sys/bus/pci/devices/$2"
+}
+
+# The scale topology's edu functions (1234:11e8 below a pcie-pci-bridge),
+# one address per line, sorted.
+# Builtins only: under emulation every fork+exec over 9p costs ~0.2 s.
+vr_scale_devices() {
+	local d v id pv pid
+	for d in /sys/bus/pci/devices/*; do
+		read -r v <"$d/vendor" && read -r id <"$d/device" || continue
+		[ "$v:$id" = 0x1234:0x11e8 ] || continue
+		# The parent of a function behind a pcie-pci-bridge is that bridge
+		# (1b36:000e); the default topology's edus sit below root ports.
+		read -r pv <"$d/../vendor" 2>/dev/null && read -r pid <"$d/../device" || continue
+		[ "$pv:$pid" = 0x1b36:0x000e ] || continue
+		echo "${d##*/}"
+	done
+}

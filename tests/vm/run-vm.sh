@@ -13,6 +13,26 @@
 #   VR_PAIR_A  edu, function 0 of a multi-function slot on a third root port
 #   VR_PAIR_B  edu, function 1 of the same slot: one IOMMU group and one
 #              reset domain (neither function has FLR) with VR_PAIR_A
+#   VR_HOTPLUG edu with QEMU id "hp0" alone on a fourth root port ("rphp",
+#              pcie.0 slot 5, bus 4): the one a test removes and adds back
+#              (vr_hot_unplug / vr_hot_plug in guest-lib.sh)
+# The other devices have QEMU ids too: edu0 (VR_EDU), nic0 (VR_NIC).
+#
+# Topologies: a guest script may declare one in a header line
+#   # vr-topology: scale
+# which adds two root ports (pcie.0 slots 0x10 and 0x11, after every
+# default one, so the default buses keep their numbers), each with a
+# pcie-pci-bridge carrying 20 slots x 8 edu functions: 320 more edu
+# functions, in two IOMMU groups and two bus reset domains (one per
+# bridge). The guest gets VR_TOPOLOGY=scale and VR_SCALE_COUNT=320; it
+# finds them as the 1234:11e8 functions below a pcie-pci-bridge (see
+# vr_scale_devices in guest-lib.sh). The VM then gets more memory.
+# A header line "# vr-timeout: N" sets the run's timeout (VR_TIMEOUT wins).
+#
+# Hot-plug channel: the outer QEMU has a QMP socket, and the guest's third
+# serial port (ttyS2) reaches tests/vm/qmp-relay.py on the host, which
+# turns "device_del ID" / "device_add DRIVER,K=V,..." lines into QMP
+# commands and answers each with one line (log: *.qmp.log).
 #
 # The guest reports on a second serial port (ttyS1, see guest-lib.sh) with
 # lines "PASS name", "FAIL name: why", "SKIP name: why", "INFO text" and a
@@ -66,7 +86,15 @@ for a in "$@"; do
 	esac
 done
 
-timeout_s=${VR_TIMEOUT:-300}
+# Header lines of the guest script: "# vr-topology: NAME", "# vr-timeout: N".
+topology=$(sed -n 's/^# vr-topology:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$script" | head -n1)
+topology=${topology:-default}
+hdr_timeout=$(sed -n 's/^# vr-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$script" | head -n1)
+case $topology in
+default | scale) ;;
+*) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
+esac
+timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
 log_dir=${VR_LOG_DIR:-/tmp/vr-logs}
 cache_dir=${VR_CACHE_DIR:-/tmp/vr-cache}
 mkdir -p "$log_dir" "$cache_dir"
@@ -87,8 +115,10 @@ log=$base.console.log
 res=$base.results
 : >"$res"
 
-# Fixed slots on pcie.0 make SeaBIOS number the root ports' buses 1, 2, 3.
+# Fixed slots on pcie.0 make SeaBIOS number the root ports' buses 1, 2,
+# 3, 4 (in slot order); the scale topology's ports come after them.
 edu=0000:01:00.0 nic=0000:02:00.0 pair_a=0000:03:00.0 pair_b=0000:03:00.1
+hotplug=0000:04:00.0
 
 # tsc=reliable: under TCG the clocksource watchdog sees skew and marks the
 # TSC unstable mid-run; the live text patch that follows can hit a stale
@@ -96,6 +126,7 @@ edu=0000:01:00.0 nic=0000:02:00.0 pair_a=0000:03:00.0 pair_b=0000:03:00.1
 append="console=ttyS0 panic_on_warn=1 panic=-1 intel_iommu=on iommu=pt tsc=reliable"
 # Dot-free NAME=VALUE words reach /init as environment variables.
 append+=" VR_SCRIPT=$script VR_TOP=$top VR_EDU=$edu VR_NIC=$nic VR_PAIR_A=$pair_a VR_PAIR_B=$pair_b"
+append+=" VR_HOTPLUG=$hotplug VR_TOPOLOGY=$topology"
 [ $# -eq 0 ] || append+=" VR_ARGS=\"$*\""
 append+=" ${VR_APPEND:-}"
 
@@ -112,26 +143,64 @@ fi
 # sets VR_TCG_THREAD=multi, as it measures wake-ups between vCPUs.
 tcg_thread=${VR_TCG_THREAD:-single}
 
+mem=2048
+extra=()
+if [ "$topology" = scale ]; then
+	# 320 vfio-pci devices: their config space copies, BAR bookkeeping and
+	# the module's records want more than the default VM has to spare.
+	mem=3072
+	append+=" VR_SCALE_COUNT=320"
+	for b in 1 2; do
+		extra+=(-device "pcie-root-port,id=rps$b,chassis=$((10 + b)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + b - 1)))")
+		extra+=(-device "pcie-pci-bridge,id=brs$b,bus=rps$b,addr=0.0")
+		# Slot 0 of a pcie-pci-bridge is taken (SHPC); slots are hex.
+		for slot in $(seq 1 20); do
+			for fn in 0 1 2 3 4 5 6 7; do
+				mf=
+				[ "$fn" != 0 ] || mf=,multifunction=on
+				extra+=(-device "edu,bus=brs$b,addr=$(printf %x "$slot").$fn$mf")
+			done
+		done
+	done
+fi
+
+# The QMP socket and the guest's request channel: short paths (a unix
+# socket path is limited to 108 bytes), removed at exit.
+sock_dir=$(mktemp -d /tmp/vr-qmp.XXXXXX)
+relay_pid=
+cleanup() {
+	[ -z "$relay_pid" ] || kill "$relay_pid" 2>/dev/null || true
+	rm -rf "$sock_dir"
+}
+trap cleanup EXIT
+
 # shellcheck disable=SC2054 # the commas are QEMU's
 qemu=(
 	qemu-system-x86_64 -machine q35,kernel-irqchip=split -accel "tcg,thread=$tcg_thread"
-	-m 2048 -smp 2 -nodefaults -nographic -no-reboot
+	-m "$mem" -smp 2 -nodefaults -nographic -no-reboot
 	"${console[@]}" -serial chardev:con -serial "file:$res"
+	-chardev "socket,id=ctl,path=$sock_dir/ctl,server=on,wait=off" -serial chardev:ctl
+	-qmp "unix:$sock_dir/qmp,server=on,wait=off"
 	-device intel-iommu,intremap=on,caching-mode=on
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
 	-device pcie-root-port,id=rp1,chassis=1,bus=pcie.0,addr=0x2
-	-device edu,bus=rp1,addr=0.0
+	-device edu,id=edu0,bus=rp1,addr=0.0
 	-device pcie-root-port,id=rp2,chassis=2,bus=pcie.0,addr=0x3
 	-netdev user,id=net0,restrict=on
-	-device e1000e,bus=rp2,addr=0.0,netdev=net0,romfile=
+	-device e1000e,id=nic0,bus=rp2,addr=0.0,netdev=net0,romfile=
 	-device pcie-root-port,id=rp3,chassis=3,bus=pcie.0,addr=0x4
 	-device edu,bus=rp3,addr=0.0,multifunction=on
 	-device edu,bus=rp3,addr=0.1
+	-device pcie-root-port,id=rphp,chassis=4,bus=pcie.0,addr=0x5
+	-device edu,id=hp0,bus=rphp,addr=0.0
+	"${extra[@]}"
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 )
 
-echo "run-vm: $kver $(basename "$script") $*"
+echo "run-vm: $kver $(basename "$script") $* (topology $topology, timeout ${timeout_s}s)"
 echo "run-vm: console log $log"
+python3 "$here/qmp-relay.py" "$sock_dir/qmp" "$sock_dir/ctl" "$base.qmp.log" </dev/null &
+relay_pid=$!
 start=$EPOCHREALTIME
 rc=0
 timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null || rc=$?

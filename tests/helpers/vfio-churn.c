@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-churn: VFIO load for the scale tests.
+ *
+ *   vfio-churn reset-loop -d ADDR [-n ITERATIONS]
+ *
+ *     Opens ADDR through the VFIO group/container API and runs ITERATIONS
+ *     (default 100) rounds of: VFIO_DEVICE_RESET on the device fd, then a
+ *     full close of the device fd (its last close: vfio-pci's close_device
+ *     resets the device again) and a reopen. Counts the resets that failed
+ *     with EAGAIN (the device lock was contended), other reset failures and
+ *     failed reopens; a failed reopen is retried in the next round. Ends
+ *     with one line
+ *
+ *       resets=N eagain=N reset_fail=N open_fail=N ms=N
+ *
+ *     (resets: attempts) and exits 0 when every count but resets is 0,
+ *     1 otherwise, 2 on a setup error.
+ *
+ *   vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]
+ *
+ *     Opens every ADDR and every device of every IOMMU GROUP but its PCI
+ *     bridges (one group fd
+ *     per group, one container for all), prints "opened N", then waits
+ *     for SIGUSR1, or for FILE to exist, and closes all device fds, the
+ *     group fds and the container at once; prints "closed N <ns>"
+ *     (CLOCK_MONOTONIC before the first close) and exits 0. SIGKILL works
+ *     too: the kernel then closes everything at exit.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vfio.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vfio-group.h"
+
+#define MAX_DEVS 1024
+#define MAX_GROUPS 64
+
+struct dev {
+	char addr[32];
+	int group;	/* index into groups[] */
+	int fd;
+};
+
+static struct dev devs[MAX_DEVS];
+static int ndevs;
+static struct { int id, fd; } groups[MAX_GROUPS];
+static int ngroups;
+static int container = -1;
+static volatile sig_atomic_t got_usr1;
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fail(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "vfio-churn: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", strerror(err));
+	exit(2);
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS]\n"
+		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n");
+	exit(2);
+}
+
+static unsigned long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void add_dev(const char *addr)
+{
+	if (ndevs == MAX_DEVS) {
+		errno = E2BIG;
+		fail("more than %d devices", MAX_DEVS);
+	}
+	if (strlen(addr) >= sizeof(devs[ndevs].addr)) {
+		errno = ENAMETOOLONG;
+		fail("device name %s", addr);
+	}
+	strcpy(devs[ndevs].addr, addr);
+	devs[ndevs].fd = -1;
+	ndevs++;
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct dev *)a)->addr, ((const struct dev *)b)->addr);
+}
+
+/* A PCI bridge (class 0x0604xx) shares its group but is no VFIO device. */
+static int is_bridge(const char *addr)
+{
+	char path[PATH_MAX];
+	unsigned int class = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", addr);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%x", &class) != 1)
+		class = 0;
+	fclose(f);
+	return (class >> 8) == 0x0604;
+}
+
+/* Every device of IOMMU group id but bridges, from sysfs. */
+static void add_group_devs(const char *id)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/devices", id);
+	dir = opendir(path);
+	if (!dir)
+		fail("opendir %s", path);
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || is_bridge(de->d_name))
+			continue;
+		add_dev(de->d_name);
+		n++;
+	}
+	closedir(dir);
+	if (!n) {
+		errno = ENODEV;
+		fail("group %s has no devices", id);
+	}
+}
+
+static void open_container(void)
+{
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0)
+		fail("open /dev/vfio/vfio");
+	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION)
+		fail("VFIO_GET_API_VERSION");
+	if (ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0)
+		fail("VFIO_CHECK_EXTENSION(VFIO_TYPE1v2_IOMMU)");
+}
+
+/* Attaches every device's group (once per group) to the container. */
+static void attach_groups(void)
+{
+	int i, j;
+
+	for (i = 0; i < ndevs; i++) {
+		const char *what;
+		int id = vfio_group_of(devs[i].addr, &what);
+
+		if (id < 0)
+			fail("%s %s", what, devs[i].addr);
+		for (j = 0; j < ngroups && groups[j].id != id; j++)
+			;
+		if (j == ngroups) {
+			if (ngroups == MAX_GROUPS) {
+				errno = E2BIG;
+				fail("more than %d groups", MAX_GROUPS);
+			}
+			groups[j].id = id;
+			groups[j].fd = vfio_group_attach(container, id, &what);
+			if (groups[j].fd < 0)
+				fail("group %d: %s", id, what);
+			if (ngroups++ == 0 &&
+			    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+				fail("VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)");
+		}
+		devs[i].group = j;
+	}
+}
+
+static int open_dev(struct dev *d)
+{
+	d->fd = ioctl(groups[d->group].fd, VFIO_GROUP_GET_DEVICE_FD, d->addr);
+	return d->fd;
+}
+
+static int reset_loop(int argc, char **argv)
+{
+	long iterations = 100, i;
+	unsigned long resets = 0, eagain = 0, reset_fail = 0, open_fail = 0;
+	unsigned long long t0;
+	struct dev *d;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "d:n:")) != -1) {
+		switch (opt) {
+		case 'd':
+			if (ndevs)
+				usage();
+			add_dev(optarg);
+			break;
+		case 'n':
+			iterations = strtol(optarg, NULL, 10);
+			if (iterations <= 0)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (ndevs != 1 || optind != argc)
+		usage();
+	d = &devs[0];
+	open_container();
+	attach_groups();
+
+	t0 = now_ns();
+	/* The first open counts like every reopen: it can fail the same way. */
+	if (open_dev(d) < 0) {
+		open_fail++;
+		fprintf(stderr, "vfio-churn: first open: %s\n", strerror(errno));
+	}
+	for (i = 0; i < iterations; i++) {
+		if (d->fd >= 0) {
+			resets++;
+			if (ioctl(d->fd, VFIO_DEVICE_RESET)) {
+				if (errno == EAGAIN)
+					eagain++;
+				else
+					reset_fail++;
+				fprintf(stderr, "vfio-churn: round %ld: VFIO_DEVICE_RESET: %s\n",
+					i, strerror(errno));
+			}
+			close(d->fd);
+			d->fd = -1;
+		}
+		if (open_dev(d) < 0) {
+			open_fail++;
+			fprintf(stderr, "vfio-churn: round %ld: reopen: %s\n",
+				i, strerror(errno));
+		}
+	}
+	if (d->fd >= 0)
+		close(d->fd);
+	printf("resets=%lu eagain=%lu reset_fail=%lu open_fail=%lu ms=%llu\n",
+	       resets, eagain, reset_fail, open_fail, (now_ns() - t0) / 1000000);
+	return eagain || reset_fail || open_fail;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
+
+static int hold_many(int argc, char **argv)
+{
+	const char *file = NULL;
+	struct rlimit rl;
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	sigset_t block, old;
+	unsigned long long t;
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "d:g:f:")) != -1) {
+		switch (opt) {
+		case 'd':
+			add_dev(optarg);
+			break;
+		case 'g':
+			add_group_devs(optarg);
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!ndevs || optind != argc)
+		usage();
+	qsort(devs, ndevs, sizeof(devs[0]), cmp_dev);
+	for (i = 1; i < ndevs; i++) {
+		if (!strcmp(devs[i].addr, devs[i - 1].addr)) {
+			errno = EINVAL;
+			fail("device %s given twice", devs[i].addr);
+		}
+	}
+
+	/* One fd per device, plus groups: more than the default 1024 soon. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* SIGUSR1 is blocked until we wait for it: none is lost. */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+
+	open_container();
+	attach_groups();
+	for (i = 0; i < ndevs; i++)
+		if (open_dev(&devs[i]) < 0)
+			fail("VFIO_GROUP_GET_DEVICE_FD %s", devs[i].addr);
+	printf("opened %d\n", ndevs);
+	fflush(stdout);
+
+	for (;;) {
+		struct timespec tick = { 0, 10 * 1000000L };
+
+		if (got_usr1)
+			break;
+		if (file && !access(file, F_OK))
+			break;
+		if (file) {
+			/* Wakes up on the signal or after 10 ms to look again. */
+			if (sigtimedwait(&block, NULL, &tick) == SIGUSR1)
+				got_usr1 = 1;
+		} else {
+			sigsuspend(&old);
+		}
+	}
+
+	t = now_ns();
+	for (i = 0; i < ndevs; i++)
+		close(devs[i].fd);
+	for (i = 0; i < ngroups; i++)
+		close(groups[i].fd);
+	close(container);
+	printf("closed %d %llu\n", ndevs, t);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	/* The mode is argv[1]; options follow it. */
+	if (!strcmp(argv[1], "reset-loop"))
+		return reset_loop(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "hold-many"))
+		return hold_many(argc - 1, argv + 1);
+	usage();
+}

@@ -104,3 +104,91 @@ vr_bind_vfio_driver() {
 	vr_wait 10 vr__bound_to "$1" "$2" && vr_wait 10 test -e "/dev/vfio/$group"
 }
 vr_bind_slow() { vr_bind_vfio_driver "$1" vfio_pci_slow; }
+
+# --- helpers for the scale and removal groups ---
+
+# vr_bounded SECONDS CMD...: run CMD, but wait for it at most SECONDS.
+# Sets VR_BOUNDED_MS (wall time, or SECONDS*1000 when it did not finish)
+# and returns CMD's status, or 124 when it is still running: it is left
+# running (a task stuck in the kernel cannot be killed), pid VR_BOUNDED_PID.
+VR_BOUNDED_MS=0
+VR_BOUNDED_PID=
+# vr_nap SECONDS: sleep without a fork (every exec costs ~0.1 s in the VM).
+VR__NAP_FD=
+vr_nap() {
+	if [ -z "$VR__NAP_FD" ]; then
+		mkfifo "/tmp/.vr-nap.$$" 2>/dev/null
+		exec {VR__NAP_FD}<>"/tmp/.vr-nap.$$"
+	fi
+	read -r -t "$1" -u "$VR__NAP_FD" _ || true
+}
+vr__running() {
+	local _p _c st
+	read -r _p _c st _ <"/proc/$1/stat" 2>/dev/null && [ "$st" != Z ]
+}
+vr_bounded() {
+	local secs=$1 t0=${EPOCHREALTIME/./} rc
+	shift
+	"$@" &
+	VR_BOUNDED_PID=$!
+	local deadline=$((SECONDS + secs))
+	while vr__running "$VR_BOUNDED_PID"; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			VR_BOUNDED_MS=$((secs * 1000))
+			return 124
+		fi
+		vr_nap 0.02
+	done
+	wait "$VR_BOUNDED_PID"
+	rc=$?
+	VR_BOUNDED_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	return "$rc"
+}
+
+# A monitor that outlives module reloads: mon_follow_start LOG runs
+# `monitor --json` again whenever it ends (the module is not loaded yet,
+# or was unloaded), appending to LOG. mon_follow_kick ends the current
+# monitor so that the next one subscribes to a reloaded module.
+MON_FOLLOW_PID=
+mon_follow_start() {
+	: >"$1"
+	: >/tmp/monitor-follow.err
+	rm -f /tmp/monitor-follow.stop
+	(
+		while [ ! -e /tmp/monitor-follow.stop ]; do
+			"$VR_CLI" monitor --json >>"$1" 2>>/tmp/monitor-follow.err &
+			echo $! >/tmp/monitor-follow.pid
+			wait $!
+			sleep 0.05
+		done
+	) &
+	MON_FOLLOW_PID=$!
+}
+mon_follow_kick() {
+	local pid
+	read -r pid </tmp/monitor-follow.pid 2>/dev/null && kill "$pid" 2>/dev/null
+	return 0
+}
+# Returns once a monitor has said "monitoring" N times in all (default 1).
+mon_follow_wait() {
+	vr_wait "${2:-20}" bash -c "[ \$(grep -c monitoring /tmp/monitor-follow.err) -ge ${1:-1} ]"
+}
+mon_follow_stop() {
+	touch /tmp/monitor-follow.stop
+	mon_follow_kick
+	[ -z "$MON_FOLLOW_PID" ] || wait "$MON_FOLLOW_PID" 2>/dev/null
+	MON_FOLLOW_PID=
+}
+
+# Active objects of a kmem_cache in /proc/slabinfo, or nothing when the
+# cache does not exist (or slabinfo cannot be read).
+slab_objs() {
+	local name active _
+	while read -r name active _; do
+		[ "$name" = "$1" ] && { echo "$active"; return 0; }
+	done </proc/slabinfo 2>/dev/null
+	return 1
+}
+
+# jq: is this event a device-removed notification (either CLI spelling)?
+JQ_REMOVED='(.event == "device-removed" or .event == "removed")'

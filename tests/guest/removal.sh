@@ -50,7 +50,12 @@ fresh() {
 		.[0].releases == 0 and .[0].frees == 0' /tmp/fresh.jsonl >/dev/null ||
 		{ jq -c --arg d "$1" 'select(.device == $d)' /tmp/fresh.jsonl; return 1; }
 }
-gone_from_status() { ! "$VR_CLI" status "$1" >/dev/null 2>&1; }
+# Neither a GET (the CLI may refuse that from sysfs alone) nor the dump.
+gone_from_status() {
+	! "$VR_CLI" status "$1" >/dev/null 2>&1 || return 1
+	"$VR_CLI" status --json >/tmp/gone.jsonl || return 1
+	! jq -e -s --arg d "$1" 'any(.[]; .device == $d)' /tmp/gone.jsonl >/dev/null
+}
 no_duplicates() {
 	"$VR_CLI" status --json >/tmp/dups.jsonl || return 1
 	[ "$(jq -r .device /tmp/dups.jsonl | sort | uniq -d | wc -l)" = 0 ] ||

@@ -1,7 +1,8 @@
 # guest-lib.sh: sourced by guest scripts that tests/vm/run-vm.sh runs in
 # the test VM (bash, chrooted into the read-only host root; scratch space
-# is /tmp). The environment carries VR_EDU, VR_NIC, VR_PAIR_A and
-# VR_PAIR_B, the PCI addresses of the test devices (see run-vm.sh).
+# is /tmp). The environment carries VR_EDU, VR_NIC, VR_PAIR_A, VR_PAIR_B
+# and VR_HOTPLUG, the PCI addresses of the test devices, and VR_TOPOLOGY
+# (see run-vm.sh).
 #
 # Results go to the result channel, one line each; the host decides the
 # run from them. A script must end with vr_done, or the run fails.

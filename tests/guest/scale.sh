@@ -151,13 +151,21 @@ all_state() {
 check burst-all-open-before vr_wait 30 all_state open
 "$VR_CLI" status --json >/tmp/dump-pre.jsonl 2>/dev/null
 from=$(wc -l <"$FLOG")
-resyncs_before=$(jq -s '[.[] | select(.event == "resync")] | length' "$FLOG")
 t0=$(now_ms)
 kill -KILL "${holders[@]}"
 wait "${holders[@]}" 2>/dev/null
 check burst-all-free vr_wait 60 all_state free
 burst_ms=$(($(now_ms) - t0))
-vr_nap 1   # the last events reach the monitor
+# The monitor may lag behind the kernel: wait (a while) until it printed
+# a free event per device, or a resync.
+burst_events_in() {
+	tail -n +"$((from + 1))" "$FLOG" >/tmp/burst.jsonl
+	jq -e -s --argjson n "$ndev" \
+		'([.[] | select(.event == "free")] | length) >= $n or any(.[]; .event == "resync")' \
+		/tmp/burst.jsonl >/dev/null
+}
+vr_wait 20 burst_events_in
+vr_nap 0.5
 tail -n +"$((from + 1))" "$FLOG" >/tmp/burst.jsonl
 # Per device: released and free events after the kill.
 # (No process substitution: the guest has no /dev/fd for jq to open.)

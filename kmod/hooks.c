@@ -11,11 +11,12 @@
 #include <linux/mutex.h>
 #include <linux/string.h>
 
-#include "../uapi/linux/vfio_release.h"
+#include <linux/pci.h>
+
 #include "hooks.h"
 #include "probes.h"
 #include "queue.h"
-#include "registry.h"
+#include "scan.h"
 
 #ifndef CONFIG_KRETPROBES
 #error "vfio_release needs a kernel built with CONFIG_KRETPROBES"
@@ -23,11 +24,14 @@
 
 /*
  * Closes and resets sleep, for seconds on slow hardware, and each sleeping
- * call holds one instance: size for many devices closing at once.
+ * call holds one instance: every device of the host may close at once.
  */
-static int maxactive = 64;
+static int maxactive;
 module_param(maxactive, int, 0444);
-MODULE_PARM_DESC(maxactive, "concurrent calls each hook can follow (default 64)");
+MODULE_PARM_DESC(maxactive, "concurrent calls each hook can follow (default 0: twice the PCI devices at load, at least 64)");
+
+#define VR_MAXACTIVE_MIN 64
+#define VR_MAXACTIVE_MAX 16384
 
 struct vr_hook {
 	const char *symbol;
@@ -49,6 +53,9 @@ struct vr_hook {
 }
 
 static struct vr_hook vr_hooks[] = {
+	/* Where the last close begins, to time it whole. */
+	VR_HOOK("vfio", "vfio_device_fops_release",
+		vr_release_entry, release, false),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device",
 		vr_save_arg, register, false),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable",
@@ -56,7 +63,9 @@ static struct vr_hook vr_hooks[] = {
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_close_device",
 		vr_close_entry, close, false),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_unregister_device",
-		vr_unregister_entry, unregister, false),
+		vr_save_arg, unregister, false),
+	/* Tells a bus reset after a failed function reset at close. */
+	VR_HOOK(NULL, "pci_reset_bus", vr_save_arg, bus_reset, false),
 	VR_HOOK(NULL, "iommu_group_claim_dma_owner",
 		vr_save_group, group_claimed, false),
 	VR_HOOK(NULL, "iommu_group_release_dma_owner",
@@ -91,6 +100,8 @@ static int vr_hook_arm(struct vr_hook *h)
 {
 	int ret;
 
+	if (h->armed)
+		return 0;
 	/* A kretprobe cannot be registered twice: start from a clean one. */
 	memset(&h->rp, 0, sizeof(h->rp));
 	h->rp.kp.symbol_name = h->symbol;
@@ -186,11 +197,22 @@ u64 vr_hooks_missed(void)
 	return missed;
 }
 
+/* Every device is read again, in order with the records around it. */
+static void vr_push_rearmed(void)
+{
+	struct vr_record rec = { .kind = VR_REC_REARMED };
+
+	vr_queue_push(&rec);
+}
+
 static int vr_module_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
 {
 	struct module *mod = data;
 
+	/* Any module may drive vfio devices a scan is reading. */
+	if (action == MODULE_STATE_GOING)
+		vr_scan_barrier();
 	if (!vr_hooks_module(mod->name))
 		return NOTIFY_DONE;
 
@@ -204,8 +226,7 @@ static int vr_module_notify(struct notifier_block *nb, unsigned long action,
 			pr_err("%s is back but could not be hooked again: devices it drives are NOT watched\n",
 			       mod->name);
 		else
-			vr_registry_request_resync(VFIO_RELEASE_RESYNC_REARMED);
-		vr_queue_kick();
+			vr_push_rearmed();
 	}
 	mutex_unlock(&vr_hooks_mutex);
 	return NOTIFY_DONE;
@@ -215,23 +236,41 @@ static struct notifier_block vr_module_nb = {
 	.notifier_call = vr_module_notify,
 };
 
+static int vr_count_device(struct device *dev, void *count)
+{
+	(*(int *)count)++;
+	return 0;
+}
+
+static void vr_size_maxactive(void)
+{
+	int devices = 0;
+
+	if (maxactive > 0)
+		return;
+	bus_for_each_dev(&pci_bus_type, NULL, &devices, vr_count_device);
+	maxactive = clamp(2 * devices, VR_MAXACTIVE_MIN, VR_MAXACTIVE_MAX);
+}
+
+/*
+ * The module notifier comes first: a vfio_pci_core loaded or unloaded
+ * while the hooks are armed is never missed.
+ */
 int vr_hooks_init(void)
 {
 	int ret;
 
+	vr_size_maxactive();
+	ret = register_module_notifier(&vr_module_nb);
+	if (ret) {
+		pr_err("cannot watch module loads (%d)\n", ret);
+		return ret;
+	}
 	mutex_lock(&vr_hooks_mutex);
 	ret = vr_hooks_arm(NULL);
 	mutex_unlock(&vr_hooks_mutex);
 	if (ret)
-		return ret;
-
-	ret = register_module_notifier(&vr_module_nb);
-	if (ret) {
-		pr_err("cannot watch module loads (%d)\n", ret);
-		mutex_lock(&vr_hooks_mutex);
-		vr_hooks_disarm(NULL);
-		mutex_unlock(&vr_hooks_mutex);
-	}
+		unregister_module_notifier(&vr_module_nb);
 	return ret;
 }
 

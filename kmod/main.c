@@ -6,39 +6,39 @@
 
 #include <linux/module.h>
 
-#include "../uapi/linux/vfio_release.h"
+#include "family.h"
 #include "hooks.h"
-#include "netlink.h"
-#include "queue.h"
+#include "pipeline.h"
 #include "registry.h"
-#include "scan.h"
 #include "version.h"
 
 static int __init vr_init(void)
 {
 	int ret;
 
-	ret = vr_queue_init();
+	ret = vr_registry_init();
 	if (ret)
 		return ret;
-	ret = vr_netlink_init();
-	if (ret) {
-		pr_err("cannot register generic netlink family %s (%d)\n",
-		       VFIO_RELEASE_GENL_NAME, ret);
-		goto err_queue;
-	}
+	ret = vr_family_init();
+	if (ret)
+		goto err_registry;
+	ret = vr_pipeline_init();
+	if (ret)
+		goto err_family;
 	ret = vr_hooks_init();
 	if (ret)
-		goto err_netlink;
-	vr_scan_all();
+		goto err_pipeline;
+	vr_pipeline_start();
 	pr_info("version %s loaded: watching vfio_pci_core devices\n",
 		VFIO_RELEASE_VERSION);
 	return 0;
 
-err_netlink:
-	vr_netlink_exit();
-err_queue:
-	vr_queue_exit();
+err_pipeline:
+	vr_pipeline_exit();
+err_family:
+	vr_family_exit();
+err_registry:
+	vr_registry_exit();
 	return ret;
 }
 
@@ -46,8 +46,8 @@ static void __exit vr_exit(void)
 {
 	vr_hooks_exit();
 	/* Applies, and announces, what the hooks recorded last. */
-	vr_queue_exit();
-	vr_netlink_exit();
+	vr_pipeline_exit();
+	vr_family_exit();
 	vr_registry_exit();
 	pr_info("unloaded\n");
 }

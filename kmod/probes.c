@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * What each hooked function tells us. Handlers run in atomic context
- * (preemption off) in the task that called the function: they read fields
- * the caller's locks keep stable, copy them into a record and queue it.
+ * What each hooked function tells us. Handlers run in atomic context in
+ * the task that called the function: they read fields the caller's locks
+ * keep stable, copy them into a record and queue it.
  */
 
+#include <linux/atomic.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/pci.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
 #include "../uapi/linux/vfio_release.h"
+#include "compat.h"
 #include "probes.h"
 #include "queue.h"
 
@@ -26,6 +29,7 @@ struct vr_frame {
 	void *arg;		/* the hooked function's first argument */
 	u64 start_ns;
 	u64 pending;		/* closed siblings waiting for a bus reset */
+	u64 bus_resets;		/* vr_bus_reset_count at entry */
 	u32 group;
 };
 
@@ -36,61 +40,140 @@ static struct vr_frame *vr_frame(struct kretprobe_instance *ri)
 	return (struct vr_frame *)ri->data;
 }
 
+/*
+ * The last bus resets that succeeded, so that a close can tell a bus reset
+ * run by vfio_pci_core after a failed function reset from the function
+ * reset itself. A close looks only at resets newer than its own entry.
+ */
+#define VR_BUS_RESETS 16
+static struct {
+	u64 count;
+	struct pci_dev *pdev[VR_BUS_RESETS];
+	u64 seq[VR_BUS_RESETS];
+} vr_bus_resets;
+static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
+
+/*
+ * When each task's release of a VFIO device file began: the last close is
+ * timed from there, so that a variant driver's own work before the core's
+ * close (and the wait for the device set) counts too.
+ */
+#define VR_RELEASES 256
+struct vr_release_start {
+	struct task_struct *task;
+	u64 start_ns;
+};
+
+static struct vr_release_start vr_releases[VR_RELEASES];
+static DEFINE_RAW_SPINLOCK(vr_release_lock);
+
+int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	unsigned long flags;
+	int i;
+
+	vr_frame(ri)->arg = NULL;
+	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	for (i = 0; i < VR_RELEASES; i++) {
+		if (!vr_releases[i].task) {
+			vr_releases[i].task = current;
+			vr_releases[i].start_ns = ktime_get_ns();
+			vr_frame(ri)->arg = &vr_releases[i];
+			break;
+		}
+	}
+	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	return 0;
+}
+
+int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	unsigned long flags;
+
+	if (!vr_frame(ri)->arg)
+		return 0;
+	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	((struct vr_release_start *)vr_frame(ri)->arg)->task = NULL;
+	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	return 0;
+}
+
+/* The start of the current task's file release, or now. */
+static u64 vr_release_start(void)
+{
+	u64 start = ktime_get_ns();
+	unsigned long flags;
+	int i;
+
+	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	for (i = 0; i < VR_RELEASES; i++)
+		if (vr_releases[i].task == current)
+			start = vr_releases[i].start_ns;
+	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	return start;
+}
+
 int vr_save_arg(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	vr_frame(ri)->arg = (void *)regs_get_kernel_argument(regs, 0);
 	return 0;
 }
 
-static void vr_push(enum vr_record_kind kind, struct device *dev)
+static void vr_record_init(struct vr_record *rec, enum vr_record_kind kind,
+			   struct device *dev)
 {
-	struct vr_record rec = {
-		.kind = kind,
-		.dev = dev,
-		.timestamp_ns = ktime_get_ns(),
-		.pid = task_tgid_nr(current),
-	};
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = kind;
+	rec->dev = dev;
+	rec->timestamp_ns = ktime_get_ns();
+	rec->pid = task_tgid_nr(current);
+	vr_current_comm(rec->comm);
+}
 
-	get_task_comm(rec.comm, current);
-	strscpy(rec.driver, dev_driver_string(dev), sizeof(rec.driver));
+static struct vfio_pci_core_device *vr_core(struct kretprobe_instance *ri)
+{
+	return vr_frame(ri)->arg;
+}
+
+static void vr_push_core(enum vr_record_kind kind,
+			 struct vfio_pci_core_device *vdev)
+{
+	struct vr_record rec;
+
+	vr_record_init(&rec, kind, &vdev->pdev->dev);
+	rec.registration = &vdev->vdev;
 	vr_queue_push(&rec);
 }
 
-static struct device *vr_core_dev(struct kretprobe_instance *ri)
-{
-	struct vfio_pci_core_device *vdev = vr_frame(ri)->arg;
-
-	return &vdev->pdev->dev;
-}
-
+/* Runs in the bound driver's probe: the driver is the device's. */
 int vr_register_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	if (!regs_return_value(regs))
-		vr_push(VR_REC_REGISTERED, vr_core_dev(ri));
+	struct vfio_pci_core_device *vdev = vr_core(ri);
+	struct vr_record rec;
+
+	if (regs_return_value(regs))
+		return 0;
+	vr_record_init(&rec, VR_REC_REGISTERED, &vdev->pdev->dev);
+	rec.registration = &vdev->vdev;
+	strscpy(rec.driver, dev_driver_string(rec.dev), sizeof(rec.driver));
+	vr_queue_push(&rec);
 	return 0;
 }
 
 /* vfio_pci_core_finish_enable() is the last step of a successful open. */
 int vr_opened_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	vr_push(VR_REC_OPENED, vr_core_dev(ri));
+	vr_push_core(VR_REC_OPENED, vr_core(ri));
 	return 0;
 }
 
-int vr_unregister_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
-{
-	struct vfio_pci_core_device *vdev;
-
-	vr_save_arg(ri, regs);
-	/* The pci_dev outlives the vfio device, which the caller may free. */
-	vdev = vr_frame(ri)->arg;
-	vr_frame(ri)->arg = &vdev->pdev->dev;
-	return 0;
-}
-
+/*
+ * Unregistration waits for the device's users to close it: their releases
+ * come first. The vfio device lives until the driver's remove returns.
+ */
 int vr_unregister_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	vr_push(VR_REC_UNREGISTERED, vr_frame(ri)->arg);
+	vr_push_core(VR_REC_UNREGISTERED, vr_core(ri));
 	return 0;
 }
 
@@ -112,7 +195,8 @@ int vr_close_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vdev = container_of((struct vfio_device *)regs_get_kernel_argument(regs, 0),
 			    struct vfio_pci_core_device, vdev);
 	f->arg = vdev;
-	f->start_ns = ktime_get_ns();
+	f->start_ns = vr_release_start();
+	f->bus_resets = READ_ONCE(vr_bus_resets.count);
 	f->pending = 0;
 	vr_for_each_member(cur, vdev) {
 		if (i < VR_MAX_SIBLINGS && cur != vdev && cur->needs_reset &&
@@ -123,51 +207,91 @@ int vr_close_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+/* Whether a bus reset of a member of the set succeeded since @since. */
+static bool vr_bus_reset_since(struct vfio_pci_core_device *vdev, u64 since)
 {
-	struct vr_frame *f = vr_frame(ri);
+	struct vfio_pci_core_device *cur;
+	bool found = false;
+	unsigned long flags;
+	unsigned int i;
+
+	raw_spin_lock_irqsave(&vr_bus_reset_lock, flags);
+	for (i = 0; i < VR_BUS_RESETS && !found; i++) {
+		if (vr_bus_resets.seq[i] <= since)
+			continue;
+		vr_for_each_member(cur, vdev)
+			if (cur->pdev == vr_bus_resets.pdev[i])
+				found = true;
+	}
+	raw_spin_unlock_irqrestore(&vr_bus_reset_lock, flags);
+	return found;
+}
+
+static enum vfio_release_reset vr_close_outcome(struct vr_frame *f,
+						bool *siblings_reset)
+{
 	struct vfio_pci_core_device *vdev = f->arg, *cur;
-	bool bus_reset = false, sibling_open = false;
-	struct vr_record rec = {
-		.kind = VR_REC_RELEASED,
-		.dev = &vdev->pdev->dev,
-		.timestamp_ns = ktime_get_ns(),
-		.pid = task_tgid_nr(current),
-	};
+	bool bus_reset, sibling_open = false;
 	unsigned int i = 0;
 
-	rec.close_ns = rec.timestamp_ns - f->start_ns;
-	get_task_comm(rec.comm, current);
-	strscpy(rec.driver, dev_driver_string(rec.dev), sizeof(rec.driver));
-
+	bus_reset = vr_bus_reset_since(vdev, f->bus_resets);
+	*siblings_reset = false;
 	vr_for_each_member(cur, vdev) {
 		if (i < VR_MAX_SIBLINGS && (f->pending & BIT_ULL(i)) &&
 		    !cur->needs_reset)
-			bus_reset = true;
+			*siblings_reset = true;
 		else if (cur != vdev && cur->vdev.open_count)
 			sibling_open = true;
 		i++;
 	}
+	bus_reset |= *siblings_reset;
 
 	if (!vdev->needs_reset)
-		rec.reset = vdev->reset_works && !bus_reset ?
-			    VFIO_RELEASE_RESET_FUNCTION : VFIO_RELEASE_RESET_BUS;
-	else if (sibling_open)
-		rec.reset = VFIO_RELEASE_RESET_BUS_PENDING;
-	else
-		rec.reset = vdev->reset_works ? VFIO_RELEASE_RESET_SKIPPED :
-						VFIO_RELEASE_RESET_NONE;
+		return vdev->reset_works && !bus_reset ?
+		       VFIO_RELEASE_RESET_FUNCTION : VFIO_RELEASE_RESET_BUS;
+	if (sibling_open)
+		return VFIO_RELEASE_RESET_BUS_PENDING;
+	return vdev->reset_works ? VFIO_RELEASE_RESET_SKIPPED :
+				   VFIO_RELEASE_RESET_NONE;
+}
+
+int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vr_frame *f = vr_frame(ri);
+	struct vfio_pci_core_device *vdev = f->arg, *cur;
+	bool siblings_reset;
+	struct vr_record rec;
+	unsigned int i = 0;
+
+	vr_record_init(&rec, VR_REC_RELEASED, &vdev->pdev->dev);
+	rec.registration = &vdev->vdev;
+	rec.close_ns = rec.timestamp_ns - f->start_ns;
+	rec.reset = vr_close_outcome(f, &siblings_reset);
 	vr_queue_push(&rec);
 
-	if (!bus_reset)
+	if (!siblings_reset)
 		return 0;
-	i = 0;
 	vr_for_each_member(cur, vdev) {
 		if (i < VR_MAX_SIBLINGS && (f->pending & BIT_ULL(i)) &&
 		    !cur->needs_reset)
-			vr_push(VR_REC_BUS_RESET, &cur->pdev->dev);
+			vr_push_core(VR_REC_BUS_RESET, cur);
 		i++;
 	}
+	return 0;
+}
+
+int vr_bus_reset_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	unsigned long flags;
+	unsigned int slot;
+
+	if (regs_return_value(regs))
+		return 0;
+	raw_spin_lock_irqsave(&vr_bus_reset_lock, flags);
+	slot = vr_bus_resets.count % VR_BUS_RESETS;
+	vr_bus_resets.pdev[slot] = vr_frame(ri)->arg;
+	vr_bus_resets.seq[slot] = ++vr_bus_resets.count;
+	raw_spin_unlock_irqrestore(&vr_bus_reset_lock, flags);
 	return 0;
 }
 
@@ -179,21 +303,19 @@ int vr_save_group(struct kretprobe_instance *ri, struct pt_regs *regs)
 	return 0;
 }
 
-static void vr_push_group(enum vr_record_kind kind, struct kretprobe_instance *ri)
+static void vr_push_group(enum vr_record_kind kind, u32 group)
 {
-	struct vr_record rec = {
-		.kind = kind,
-		.group = vr_frame(ri)->group,
-		.timestamp_ns = ktime_get_ns(),
-	};
+	struct vr_record rec;
 
+	vr_record_init(&rec, kind, NULL);
+	rec.group = group;
 	vr_queue_push(&rec);
 }
 
 int vr_group_released_return(struct kretprobe_instance *ri,
 			     struct pt_regs *regs)
 {
-	vr_push_group(VR_REC_GROUP_RELEASED, ri);
+	vr_push_group(VR_REC_GROUP_RELEASED, vr_frame(ri)->group);
 	return 0;
 }
 
@@ -201,20 +323,32 @@ int vr_group_claimed_return(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
 	if (!regs_return_value(regs))
-		vr_push_group(VR_REC_GROUP_CLAIMED, ri);
+		vr_push_group(VR_REC_GROUP_CLAIMED, vr_frame(ri)->group);
 	return 0;
+}
+
+/*
+ * The iommufd path claims one device at a time, but ownership is the
+ * group's: the record names the group, the registry counts the claims.
+ */
+static void vr_push_dma(enum vr_record_kind kind, struct device *dev)
+{
+	struct iommu_group *group = dev->iommu_group;
+
+	if (group)
+		vr_push_group(kind, iommu_group_id(group));
 }
 
 int vr_dma_claimed_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (!regs_return_value(regs))
-		vr_push(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
+		vr_push_dma(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
 	return 0;
 }
 
 int vr_dma_released_return(struct kretprobe_instance *ri,
 			   struct pt_regs *regs)
 {
-	vr_push(VR_REC_DMA_RELEASED, vr_frame(ri)->arg);
+	vr_push_dma(VR_REC_DMA_RELEASED, vr_frame(ri)->arg);
 	return 0;
 }

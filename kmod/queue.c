@@ -1,120 +1,125 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Probes run in atomic context and must not sleep, while sending uevents
- * and netlink messages does. Probes copy what they saw into a fixed ring
- * (no allocation can fail there) and one ordered, high-priority worker
- * applies the records in the order the probes saw them.
+ * Probes run in atomic context, while applying and announcing sleeps. A
+ * probe copies what it saw into a fixed ring (nothing to allocate, nothing
+ * to fail but a full ring, which is counted) and wakes the consumer.
+ *
+ * The ring's lock is a raw spinlock: probes run with preemption off, where
+ * a spinlock_t would sleep on PREEMPT_RT.
  */
 
 #include <linux/device.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
-#include "hooks.h"
 #include "queue.h"
-#include "registry.h"
 
-#define VR_QUEUE_LEN 256
+/* Room for a burst of a few hundred releases, each with its group's. */
+#define VR_QUEUE_LEN 2048
 
 static struct vr_record vr_ring[VR_QUEUE_LEN];
-static unsigned int vr_head, vr_tail;	/* free-running, masked on use */
-static DEFINE_SPINLOCK(vr_ring_lock);
-static u64 vr_ring_lost;
+static u64 vr_head, vr_tail;	/* tickets: free-running, masked on use */
+static u64 vr_lost;
+static DEFINE_RAW_SPINLOCK(vr_ring_lock);
 
-static struct workqueue_struct *vr_wq;
-static void vr_work_fn(struct work_struct *work);
-static DECLARE_WORK(vr_work, vr_work_fn);
+static struct workqueue_struct *vr_consumer_wq;
+static struct work_struct *vr_consumer;
 
-/*
- * A missed probe pushes nothing, so nothing would run the worker to notice
- * it. Misses happen while hooked calls are in flight, and those end with
- * records: a second after each batch, look at the miss counters once more.
- * With no activity there is no timer at all.
- */
-static void vr_miss_watch_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(vr_miss_watch, vr_miss_watch_fn);
-static u64 vr_missed_kicked;
-static bool vr_stopping;
+static DECLARE_WAIT_QUEUE_HEAD(vr_progress_wait);
+static u64 vr_applied;		/* tickets below this are applied */
+static bool vr_rescan_pending = true;
+
+void vr_queue_init(struct workqueue_struct *wq, struct work_struct *consumer)
+{
+	vr_consumer_wq = wq;
+	vr_consumer = consumer;
+}
 
 void vr_queue_push(const struct vr_record *rec)
 {
+	struct vr_record *slot;
 	unsigned long flags;
 
-	spin_lock_irqsave(&vr_ring_lock, flags);
+	raw_spin_lock_irqsave(&vr_ring_lock, flags);
 	if (vr_head - vr_tail >= VR_QUEUE_LEN) {
-		vr_ring_lost++;
+		/* Counted; the consumer reads every device again. */
+		vr_lost++;
 	} else {
-		struct vr_record *slot = &vr_ring[vr_head++ % VR_QUEUE_LEN];
-
+		slot = &vr_ring[vr_head % VR_QUEUE_LEN];
 		*slot = *rec;
-		if (slot->dev)
-			get_device(slot->dev);
+		slot->ticket = vr_head++;
+		get_device(slot->dev);
 	}
-	spin_unlock_irqrestore(&vr_ring_lock, flags);
-	queue_work(vr_wq, &vr_work);
+	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
+	queue_work(vr_consumer_wq, vr_consumer);
 }
 
-static bool vr_queue_pop(struct vr_record *rec, u64 *lost)
+bool vr_queue_pop(struct vr_record *rec)
 {
 	unsigned long flags;
 	bool found;
 
-	spin_lock_irqsave(&vr_ring_lock, flags);
+	raw_spin_lock_irqsave(&vr_ring_lock, flags);
 	found = vr_head != vr_tail;
 	if (found)
 		*rec = vr_ring[vr_tail++ % VR_QUEUE_LEN];
-	*lost = vr_ring_lost;
-	spin_unlock_irqrestore(&vr_ring_lock, flags);
+	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
 	return found;
 }
 
-static void vr_work_fn(struct work_struct *work)
+/* Drops the reference a popped record holds. */
+void vr_queue_drop(struct vr_record *rec)
 {
-	struct vr_record rec;
-	u64 lost;
+	put_device(rec->dev);
+	rec->dev = NULL;
+}
 
-	while (vr_queue_pop(&rec, &lost)) {
-		vr_registry_apply(&rec);
-		put_device(rec.dev);
+u64 vr_queue_lost(void)
+{
+	return READ_ONCE(vr_lost);
+}
+
+u64 vr_queue_ticket(void)
+{
+	unsigned long flags;
+	u64 ticket;
+
+	raw_spin_lock_irqsave(&vr_ring_lock, flags);
+	ticket = vr_head;
+	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
+	return ticket;
+}
+
+/* Whether the device's driver is already letting go: no uevent then. */
+bool vr_queue_has_unregister(const struct device *dev)
+{
+	unsigned long flags;
+	bool found = false;
+	u64 t;
+
+	raw_spin_lock_irqsave(&vr_ring_lock, flags);
+	for (t = vr_tail; t != vr_head && !found; t++) {
+		const struct vr_record *r = &vr_ring[t % VR_QUEUE_LEN];
+
+		found = r->kind == VR_REC_UNREGISTERED && r->dev == dev;
 	}
-	vr_registry_check_lost(lost);
-	if (!READ_ONCE(vr_stopping))
-		mod_delayed_work(vr_wq, &vr_miss_watch, HZ);
+	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
+	return found;
 }
 
-/* Runs the worker even with nothing queued, to announce a resync. */
-void vr_queue_kick(void)
+void vr_queue_set_applied(u64 ticket, bool rescan_pending)
 {
-	queue_work(vr_wq, &vr_work);
+	WRITE_ONCE(vr_applied, ticket);
+	WRITE_ONCE(vr_rescan_pending, rescan_pending);
+	wake_up_all(&vr_progress_wait);
 }
 
-static void vr_miss_watch_fn(struct work_struct *work)
+int vr_queue_sync(void)
 {
-	u64 missed = vr_hooks_missed();
+	u64 target = vr_queue_ticket();
 
-	if (missed != vr_missed_kicked) {
-		vr_missed_kicked = missed;
-		vr_queue_kick();
-	}
-}
-
-/* Waits until every record pushed before the call has been applied. */
-void vr_queue_flush(void)
-{
-	flush_work(&vr_work);
-}
-
-int vr_queue_init(void)
-{
-	vr_wq = alloc_ordered_workqueue("vfio_release", WQ_HIGHPRI);
-	return vr_wq ? 0 : -ENOMEM;
-}
-
-/* After the hooks are gone: apply what is queued, leave no timer behind. */
-void vr_queue_exit(void)
-{
-	WRITE_ONCE(vr_stopping, true);
-	flush_work(&vr_work);
-	cancel_delayed_work_sync(&vr_miss_watch);
-	destroy_workqueue(vr_wq);
+	return wait_event_killable(vr_progress_wait,
+				   READ_ONCE(vr_applied) >= target &&
+				   !READ_ONCE(vr_rescan_pending));
 }

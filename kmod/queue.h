@@ -6,40 +6,64 @@
 #include <linux/types.h>
 
 struct device;
+struct work_struct;
+struct workqueue_struct;
 
-/* What a probe observed; applied to the registry, in order, by the worker. */
+/* What a probe observed; the pipeline applies records in ticket order. */
 enum vr_record_kind {
 	VR_REC_REGISTERED,	/* a vfio_pci_core driver bound the device */
 	VR_REC_OPENED,		/* first open of the device completed */
 	VR_REC_RELEASED,	/* close_device returned at last close */
 	VR_REC_BUS_RESET,	/* a sibling's close reset this device's bus */
-	VR_REC_GROUP_RELEASED,	/* an IOMMU group's DMA ownership came back */
-	VR_REC_DMA_RELEASED,	/* one device's DMA ownership came back */
+	VR_REC_GROUP_RELEASED,	/* an IOMMU group's user DMA claim ended */
 	VR_REC_GROUP_CLAIMED,	/* an IOMMU group was claimed for user DMA */
+	VR_REC_DMA_RELEASED,	/* one device's user DMA claim ended */
 	VR_REC_DMA_CLAIMED,	/* one device was claimed for user DMA */
 	VR_REC_UNREGISTERED,	/* the vfio_pci_core driver let go */
-	VR_REC_SNAPSHOT,	/* state read from the kernel, not from a hook */
+	VR_REC_REARMED,		/* hooks were re-armed: read everything again */
 };
 
 #define VR_DRIVER_NAME_MAX 32
 
 struct vr_record {
 	enum vr_record_kind kind;
+	u32 group;
+	u64 ticket;		/* position among all pushes since load */
 	struct device *dev;	/* reference taken by vr_queue_push() */
+	const void *registration; /* the vfio device, as an identity only */
 	u64 timestamp_ns;
 	u64 close_ns;
-	u32 group;
 	u32 reset;		/* enum vfio_release_reset */
-	bool open;		/* VR_REC_SNAPSHOT: open_count > 0 */
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	char driver[VR_DRIVER_NAME_MAX];
 };
 
-int vr_queue_init(void);
-void vr_queue_exit(void);
+/* The consumer's work item runs after every push. */
+void vr_queue_init(struct workqueue_struct *wq, struct work_struct *consumer);
+
+/* Any context, NMI excepted: never sleeps, never allocates. */
 void vr_queue_push(const struct vr_record *rec);
-void vr_queue_flush(void);
-void vr_queue_kick(void);
+
+/* Consumer side. */
+bool vr_queue_pop(struct vr_record *rec);
+void vr_queue_drop(struct vr_record *rec);
+u64 vr_queue_lost(void);
+bool vr_queue_has_unregister(const struct device *dev);
+
+/*
+ * The ticket the next push will take. Read under a lock that every hook of
+ * a device holds, it orders a reading of the device's state among the
+ * records of that device.
+ */
+u64 vr_queue_ticket(void);
+
+/*
+ * Progress for readers: the consumer says up to which ticket it applied
+ * and whether a re-read is outstanding; vr_queue_sync() waits until every
+ * record pushed before the call is applied and no re-read is outstanding.
+ */
+void vr_queue_set_applied(u64 ticket, bool rescan_pending);
+int vr_queue_sync(void);
 
 #endif

@@ -1,55 +1,527 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The state machine of each watched device. Only the queue's worker
- * changes it, so transitions happen, and are numbered and announced, in
- * the order the probes observed them.
+ * The state machine of every watched device. Only the pipeline's worker
+ * feeds it, in the order things happened; it hands each transition it
+ * causes back to the caller and never announces anything itself.
+ *
+ * A device's public state follows from two facts: whether a device file
+ * is live (open), and whether its IOMMU group is claimed for user DMA.
+ * Every change of that state is a transition, whatever record caused it.
  */
 
 #include <linux/device.h>
+#include <linux/hashtable.h>
 #include <linux/iommu.h>
-#include <linux/list.h>
+#include <linux/jhash.h>
 #include <linux/mutex.h>
+#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/xarray.h>
 
-#include "hooks.h"
-#include "netlink.h"
 #include "registry.h"
-#include "scan.h"
-#include "uevent.h"
 
-static LIST_HEAD(vr_devices);
+#define VR_HASH_BITS 10
+
 static DEFINE_MUTEX(vr_registry_mutex);
+static DEFINE_HASHTABLE(vr_by_dev, VR_HASH_BITS);
+static DEFINE_HASHTABLE(vr_by_name, VR_HASH_BITS);
+static DEFINE_HASHTABLE(vr_groups, VR_HASH_BITS);
+static DEFINE_HASHTABLE(vr_tombstones, VR_HASH_BITS);
+static DEFINE_XARRAY(vr_by_registration);
+static struct kmem_cache *vr_device_cache;
+
+static u64 vr_instance;
 static u64 vr_seq;
-static u64 vr_missed_seen;
-static u64 vr_ring_lost_seen;
-/* A resync to announce at the end of the worker's batch, if not UNSPEC. */
-static enum vfio_release_resync_reason vr_resync_reason;
+static u64 vr_registrations;
+static unsigned int vr_layout = 1;
+static u64 vr_scan_id;
+static u64 vr_scan_first_ticket;
+static bool vr_scanning;
+/* A record could not be kept (no memory): the pipeline rescans. */
+static bool vr_failed;
 
-static const char * const vr_state_names[] = {
-	[VFIO_RELEASE_STATE_UNKNOWN] = "unknown",
-	[VFIO_RELEASE_STATE_OPEN] = "open",
-	[VFIO_RELEASE_STATE_RELEASED] = "released",
-	[VFIO_RELEASE_STATE_FREE] = "free",
+/* A name's last generation, so that a new registration continues it. */
+struct vr_tombstone {
+	struct hlist_node node;
+	u64 generation;
+	char name[VFIO_RELEASE_DEVICE_NAME_MAX];
 };
 
-static const char * const vr_reset_names[] = {
-	[VFIO_RELEASE_RESET_UNKNOWN] = "unknown",
-	[VFIO_RELEASE_RESET_FUNCTION] = "function",
-	[VFIO_RELEASE_RESET_BUS_PENDING] = "bus-pending",
-	[VFIO_RELEASE_RESET_SKIPPED] = "skipped",
-	[VFIO_RELEASE_RESET_NONE] = "none",
-	[VFIO_RELEASE_RESET_BUS] = "bus",
+struct vr_out {
+	vr_announce_fn fn;
+	void *arg;
 };
 
-const char *vr_state_name(enum vfio_release_state state)
+static u32 vr_name_hash(const char *name)
 {
-	return state < ARRAY_SIZE(vr_state_names) ? vr_state_names[state] : "?";
+	return jhash(name, strlen(name), 0);
 }
 
-const char *vr_reset_name(enum vfio_release_reset reset)
+static struct vr_device *vr_find_dev(const struct device *dev)
 {
-	return reset < ARRAY_SIZE(vr_reset_names) ? vr_reset_names[reset] : "?";
+	struct vr_device *vd;
+
+	hash_for_each_possible(vr_by_dev, vd, by_dev, (unsigned long)dev)
+		if (vd->dev == dev)
+			return vd;
+	return NULL;
+}
+
+static struct vr_group *vr_group_get(u32 id, bool create)
+{
+	struct vr_group *g;
+
+	hash_for_each_possible(vr_groups, g, node, id)
+		if (g->id == id)
+			return g;
+	if (!create)
+		return NULL;
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g) {
+		vr_failed = true;
+		return NULL;
+	}
+	g->id = id;
+	INIT_LIST_HEAD(&g->devices);
+	hash_add(vr_groups, &g->node, id);
+	return g;
+}
+
+static bool vr_group_claimed(const struct vr_group *g)
+{
+	return g && (g->claimed || g->device_claims);
+}
+
+/* A group nothing refers to and nothing claims is forgotten. */
+static void vr_group_put(struct vr_group *g)
+{
+	if (g && list_empty(&g->devices) && !vr_group_claimed(g)) {
+		hash_del(&g->node);
+		kfree(g);
+	}
+}
+
+static struct vr_tombstone *vr_tombstone_find(const char *name)
+{
+	struct vr_tombstone *t;
+
+	hash_for_each_possible(vr_tombstones, t, node, vr_name_hash(name))
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+static void vr_emit(struct vr_out *out, struct vr_transition *t)
+{
+	t->seq = ++vr_seq;
+	out->fn(t, out->arg);
+}
+
+static void vr_emit_device(struct vr_out *out, struct vr_device *vd,
+			   enum vfio_release_cmd cmd)
+{
+	struct vr_transition t = { .cmd = cmd, .vd = vd };
+
+	vd->seq = vr_seq + 1;
+	vr_emit(out, &t);
+}
+
+static enum vfio_release_state vr_state_now(const struct vr_device *vd)
+{
+	if (!vd->open_known)
+		return VFIO_RELEASE_STATE_UNKNOWN;
+	if (vd->open)
+		return VFIO_RELEASE_STATE_OPEN;
+	return vr_group_claimed(vd->group) ? VFIO_RELEASE_STATE_RELEASED :
+					     VFIO_RELEASE_STATE_FREE;
+}
+
+/* Announces the device's way from its last announced state to its own. */
+static void vr_settle(struct vr_out *out, struct vr_device *vd, u64 now)
+{
+	enum vfio_release_state next = vr_state_now(vd);
+
+	if (next == vd->state || next == VFIO_RELEASE_STATE_UNKNOWN)
+		return;
+	vd->timestamp_ns = now;
+	if (next == VFIO_RELEASE_STATE_OPEN) {
+		vd->state = next;
+		vd->opens++;
+		vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_OPENED);
+		return;
+	}
+	if (vd->state != VFIO_RELEASE_STATE_RELEASED) {
+		/* Releases go through vr_set_released(): this is a claim. */
+		vd->state = VFIO_RELEASE_STATE_RELEASED;
+		vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_CLAIMED);
+	}
+	if (next == VFIO_RELEASE_STATE_FREE) {
+		vd->state = next;
+		vd->frees++;
+		vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_FREE);
+	}
+}
+
+static void vr_group_settle(struct vr_out *out, struct vr_group *g,
+			    bool was_claimed, u64 now)
+{
+	struct vr_transition t = { .group = g->id, .timestamp_ns = now };
+	bool claimed = vr_group_claimed(g);
+	struct vr_device *vd;
+
+	if (claimed == was_claimed)
+		return;
+	t.cmd = claimed ? VFIO_RELEASE_CMD_GROUP_CLAIMED :
+			  VFIO_RELEASE_CMD_GROUP_RELEASED;
+	vr_emit(out, &t);
+	list_for_each_entry(vd, &g->devices, group_node)
+		vr_settle(out, vd, now);
+	vr_group_put(g);
+}
+
+static void vr_track_group(struct vr_device *vd)
+{
+	struct iommu_group *group = iommu_group_get(vd->dev);
+
+	if (!group)
+		return;
+	vd->group = vr_group_get(iommu_group_id(group), true);
+	iommu_group_put(group);
+	if (vd->group)
+		list_add_tail(&vd->group_node, &vd->group->devices);
+}
+
+static struct vr_device *vr_track(struct device *dev, const void *cookie,
+				  const char *driver)
+{
+	struct vr_tombstone *tomb;
+	struct vr_device *vd;
+
+	vd = kmem_cache_zalloc(vr_device_cache, GFP_KERNEL);
+	if (!vd) {
+		vr_failed = true;
+		return NULL;
+	}
+	vd->registration = ++vr_registrations;
+	if (xa_err(xa_store(&vr_by_registration, vd->registration, vd,
+			    GFP_KERNEL))) {
+		kmem_cache_free(vr_device_cache, vd);
+		vr_failed = true;
+		return NULL;
+	}
+	vd->dev = get_device(dev);
+	vd->cookie = cookie;
+	vd->touched = vr_scan_id;
+	strscpy(vd->name, dev_name(dev), sizeof(vd->name));
+	strscpy(vd->driver, driver, sizeof(vd->driver));
+	tomb = vr_tombstone_find(vd->name);
+	if (tomb)
+		vd->generation = tomb->generation;
+	INIT_LIST_HEAD(&vd->group_node);
+	vr_track_group(vd);
+	hash_add(vr_by_dev, &vd->by_dev, (unsigned long)dev);
+	hash_add(vr_by_name, &vd->by_name, vr_name_hash(vd->name));
+	vr_layout++;
+	return vd;
+}
+
+static void vr_remember_generation(const struct vr_device *vd)
+{
+	struct vr_tombstone *tomb = vr_tombstone_find(vd->name);
+
+	if (!tomb) {
+		tomb = kzalloc(sizeof(*tomb), GFP_KERNEL);
+		if (!tomb)
+			return;
+		strscpy(tomb->name, vd->name, sizeof(tomb->name));
+		hash_add(vr_tombstones, &tomb->node, vr_name_hash(tomb->name));
+	}
+	tomb->generation = vd->generation;
+}
+
+static void vr_untrack(struct vr_device *vd)
+{
+	struct vr_group *g = vd->group;
+
+	xa_erase(&vr_by_registration, vd->registration);
+	hash_del(&vd->by_dev);
+	hash_del(&vd->by_name);
+	list_del(&vd->group_node);
+	vr_group_put(g);
+	put_device(vd->dev);
+	kmem_cache_free(vr_device_cache, vd);
+	vr_layout++;
+}
+
+/* Last word about a registration: its record as it stood, then gone. */
+static void vr_remove(struct vr_out *out, struct vr_device *vd)
+{
+	vr_remember_generation(vd);
+	vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_REMOVED);
+	vr_untrack(vd);
+}
+
+static void vr_set_opened(struct vr_device *vd, const struct vr_record *rec)
+{
+	vd->open_known = true;
+	vd->open = true;
+	if (rec) {
+		vd->has_opener = true;
+		vd->opener_pid = rec->pid;
+		strscpy(vd->opener_comm, rec->comm, sizeof(vd->opener_comm));
+	}
+}
+
+/*
+ * A release seen by its hook carries the close's figures; one found by a
+ * scan (its record was lost) is reported with an unknown reset.
+ */
+static void vr_set_released(struct vr_out *out, struct vr_device *vd,
+			    const struct vr_record *rec, u64 now)
+{
+	vd->open_known = true;
+	vd->open = false;
+	vd->has_opener = false;
+	vd->generation++;
+	vd->releases++;
+	vd->reset = rec ? rec->reset : VFIO_RELEASE_RESET_UNKNOWN;
+	vd->close_ns = rec ? rec->close_ns : 0;
+	vd->pid = rec ? rec->pid : 0;
+	strscpy(vd->comm, rec ? rec->comm : "", sizeof(vd->comm));
+	vd->timestamp_ns = now;
+	vd->state = VFIO_RELEASE_STATE_RELEASED;
+	vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
+}
+
+static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
+{
+	bool claim = rec->kind == VR_REC_GROUP_CLAIMED ||
+		     rec->kind == VR_REC_DMA_CLAIMED;
+	struct vr_group *g = vr_group_get(rec->group, claim);
+	bool was;
+
+	if (!g)
+		return;
+	was = vr_group_claimed(g);
+	switch (rec->kind) {
+	case VR_REC_GROUP_CLAIMED:
+		g->claimed = true;
+		break;
+	case VR_REC_GROUP_RELEASED:
+		g->claimed = false;
+		break;
+	case VR_REC_DMA_CLAIMED:
+		g->device_claims++;
+		break;
+	default:
+		if (g->device_claims)
+			g->device_claims--;
+		break;
+	}
+	vr_group_settle(out, g, was, rec->timestamp_ns);
+}
+
+/* A record may name a device registered before the module loaded. */
+static struct vr_device *vr_device_of(struct vr_out *out,
+				      const struct vr_record *rec)
+{
+	struct vr_device *vd = vr_find_dev(rec->dev);
+
+	if (vd && rec->registration && vd->cookie != rec->registration) {
+		/* Unregistered and registered again, both records lost. */
+		vr_remove(out, vd);
+		vd = NULL;
+	}
+	if (!vd)
+		vd = vr_track(rec->dev, rec->registration,
+			      dev_driver_string(rec->dev));
+	return vd;
+}
+
+/* A new registration starts closed; a scan may have seen it already. */
+static void vr_register(struct vr_out *out, const struct vr_record *rec)
+{
+	struct vr_device *vd = vr_find_dev(rec->dev);
+
+	if (vd && vd->cookie == rec->registration)
+		return;
+	if (vd)
+		vr_remove(out, vd);
+	vd = vr_track(rec->dev, rec->registration, rec->driver);
+	if (!vd)
+		return;
+	vd->open_known = true;
+	vd->state = vr_state_now(vd);	/* its first state: no event */
+	vd->timestamp_ns = rec->timestamp_ns;
+}
+
+void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
+		       void *arg)
+{
+	struct vr_out out = { announce, arg };
+	struct vr_device *vd;
+
+	mutex_lock(&vr_registry_mutex);
+	switch (rec->kind) {
+	case VR_REC_GROUP_CLAIMED:
+	case VR_REC_GROUP_RELEASED:
+	case VR_REC_DMA_CLAIMED:
+	case VR_REC_DMA_RELEASED:
+		vr_apply_group(&out, rec);
+		goto out;
+	case VR_REC_REARMED:
+		goto out;
+	case VR_REC_REGISTERED:
+		vr_register(&out, rec);
+		goto out;
+	case VR_REC_UNREGISTERED:
+	case VR_REC_BUS_RESET:
+		vd = vr_find_dev(rec->dev);
+		if (!vd)
+			goto out;	/* nothing to forget or to reset */
+		break;
+	default:
+		vd = vr_device_of(&out, rec);
+		if (!vd)
+			goto out;
+		break;
+	}
+	if (vr_scanning && rec->ticket >= vr_scan_first_ticket)
+		vd->touched = vr_scan_id;
+
+	switch (rec->kind) {
+	case VR_REC_OPENED:
+		vr_set_opened(vd, rec);
+		break;
+	case VR_REC_RELEASED:
+		vr_set_released(&out, vd, rec, rec->timestamp_ns);
+		break;
+	case VR_REC_BUS_RESET:
+		if (vd->reset == VFIO_RELEASE_RESET_BUS_PENDING) {
+			vd->reset = VFIO_RELEASE_RESET_BUS;
+			vr_emit_device(&out, vd, VFIO_RELEASE_CMD_DEVICE_RESET);
+		}
+		break;
+	case VR_REC_UNREGISTERED:
+		vr_remove(&out, vd);
+		goto out;
+	default:
+		break;
+	}
+	vr_settle(&out, vd, rec->timestamp_ns);
+out:
+	mutex_unlock(&vr_registry_mutex);
+}
+
+void vr_registry_begin_scan(u64 first_ticket)
+{
+	mutex_lock(&vr_registry_mutex);
+	vr_scan_id++;
+	vr_scan_first_ticket = first_ticket;
+	vr_scanning = true;
+	mutex_unlock(&vr_registry_mutex);
+}
+
+/*
+ * The group's claims as the kernel counts them. A snapshot cannot tell
+ * the group path from the device path: it keeps the counts when they agree
+ * with it, and otherwise takes it as one group-path claim.
+ */
+static void vr_snapshot_group(struct vr_out *out, struct vr_group *g,
+			      bool claimed, u64 now)
+{
+	bool was = vr_group_claimed(g);
+
+	if (claimed == was)
+		return;
+	g->claimed = claimed;
+	g->device_claims = 0;
+	vr_group_settle(out, g, was, now);
+}
+
+void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
+				vr_announce_fn announce, void *arg)
+{
+	struct vr_out out = { announce, arg };
+	struct vr_device *vd;
+
+	mutex_lock(&vr_registry_mutex);
+	vd = vr_find_dev(snap->dev);
+	if (vd && vd->cookie != snap->registration) {
+		vr_remove(&out, vd);
+		vd = NULL;
+	}
+	if (!vd) {
+		vd = vr_track(snap->dev, snap->registration, snap->driver);
+		if (!vd)
+			goto out;
+		vd->open_known = true;
+		vd->open = snap->open;
+		if (vd->group)
+			vr_snapshot_group(&out, vd->group, snap->group_claimed,
+					  snap->timestamp_ns);
+		vd->state = vr_state_now(vd);	/* its first state: no event */
+		vd->timestamp_ns = snap->timestamp_ns;
+		goto out;
+	}
+	vd->touched = vr_scan_id;
+	if (snap->open && !(vd->open_known && vd->open)) {
+		vr_set_opened(vd, NULL);
+		vd->has_opener = false;
+	} else if (!snap->open && (!vd->open_known || vd->open)) {
+		vr_set_released(&out, vd, NULL, snap->timestamp_ns);
+	}
+	if (vd->group)
+		vr_snapshot_group(&out, vd->group, snap->group_claimed,
+				  snap->timestamp_ns);
+	vr_settle(&out, vd, snap->timestamp_ns);
+out:
+	mutex_unlock(&vr_registry_mutex);
+}
+
+/* What the scan did not find, and no later record named, is gone. */
+void vr_registry_end_scan(vr_announce_fn announce, void *arg)
+{
+	struct vr_out out = { announce, arg };
+	struct vr_device *vd;
+	struct hlist_node *tmp;
+	int bkt;
+
+	mutex_lock(&vr_registry_mutex);
+	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev)
+		if (vd->touched != vr_scan_id)
+			vr_remove(&out, vd);
+	vr_scanning = false;
+	mutex_unlock(&vr_registry_mutex);
+}
+
+void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
+			vr_announce_fn announce, void *arg)
+{
+	struct vr_out out = { announce, arg };
+	struct vr_transition t = {
+		.cmd = VFIO_RELEASE_CMD_RESYNC,
+		.reason = reason,
+		.lost = lost,
+		.timestamp_ns = ktime_get_ns(),
+	};
+
+	mutex_lock(&vr_registry_mutex);
+	vr_emit(&out, &t);
+	mutex_unlock(&vr_registry_mutex);
+}
+
+bool vr_registry_take_failure(void)
+{
+	bool failed;
+
+	mutex_lock(&vr_registry_mutex);
+	failed = vr_failed;
+	vr_failed = false;
+	mutex_unlock(&vr_registry_mutex);
+	return failed;
 }
 
 void vr_registry_lock(void)
@@ -62,310 +534,68 @@ void vr_registry_unlock(void)
 	mutex_unlock(&vr_registry_mutex);
 }
 
-struct vr_device *vr_registry_find(const char *name)
+/* The newest registration of that name. */
+const struct vr_device *vr_registry_find(const char *name)
 {
-	struct vr_device *vd;
+	struct vr_device *vd, *found = NULL;
 
-	list_for_each_entry(vd, &vr_devices, node)
-		if (!strcmp(vd->name, name))
-			return vd;
-	return NULL;
+	hash_for_each_possible(vr_by_name, vd, by_name, vr_name_hash(name))
+		if (!strcmp(vd->name, name) &&
+		    (!found || vd->registration > found->registration))
+			found = vd;
+	return found;
 }
 
-struct vr_device *vr_registry_nth(unsigned long index)
+const struct vr_device *vr_registry_next(u64 registration)
 {
-	struct vr_device *vd;
+	unsigned long index = registration + 1;
 
-	list_for_each_entry(vd, &vr_devices, node)
-		if (!index--)
-			return vd;
-	return NULL;
+	return xa_find(&vr_by_registration, &index, ULONG_MAX, XA_PRESENT);
 }
 
-static struct vr_device *vr_find_dev(struct device *dev)
+unsigned int vr_registry_layout(void)
 {
-	struct vr_device *vd;
-
-	list_for_each_entry(vd, &vr_devices, node)
-		if (vd->dev == dev)
-			return vd;
-	return NULL;
+	return vr_layout;
 }
 
-/* Whether a host driver would be refused the device's group (EBUSY). */
-static bool vr_group_claimed(struct device *dev)
+u64 vr_registry_instance(void)
 {
-	struct iommu_group *group = iommu_group_get(dev);
-	bool claimed;
-
-	if (!group)
-		return false;
-	claimed = iommu_group_dma_owner_claimed(group);
-	iommu_group_put(group);
-	return claimed;
+	return vr_instance;
 }
 
-static struct vr_device *vr_track(struct device *dev, const char *driver,
-				  enum vfio_release_state state)
+int vr_registry_init(void)
 {
-	struct iommu_group *group;
-	struct vr_device *vd;
-
-	vd = kzalloc(sizeof(*vd), GFP_KERNEL);
-	if (!vd) {
-		vr_resync_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
-		return NULL;
-	}
-	vd->dev = get_device(dev);
-	strscpy(vd->name, dev_name(dev), sizeof(vd->name));
-	strscpy(vd->driver, driver, sizeof(vd->driver));
-	group = iommu_group_get(dev);
-	if (group) {
-		vd->has_group = true;
-		vd->group = iommu_group_id(group);
-		iommu_group_put(group);
-	}
-	vd->state = state;
-	list_add_tail(&vd->node, &vr_devices);
-	return vd;
-}
-
-static void vr_untrack(struct vr_device *vd)
-{
-	list_del(&vd->node);
-	put_device(vd->dev);
-	kfree(vd);
-}
-
-static void vr_announce(struct vr_device *vd, enum vfio_release_cmd cmd)
-{
-	vd->seq = ++vr_seq;
-	if (vr_notify_device(cmd, vd))
-		vr_resync_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
-	if (cmd == VFIO_RELEASE_CMD_DEVICE_RELEASED ||
-	    cmd == VFIO_RELEASE_CMD_DEVICE_FREE)
-		vr_uevent_send(vd);
-}
-
-static void vr_set_open(struct vr_device *vd, u64 now)
-{
-	if (vd->state == VFIO_RELEASE_STATE_OPEN)
-		return;
-	vd->state = VFIO_RELEASE_STATE_OPEN;
-	vd->opens++;
-	vd->timestamp_ns = now;
-	vr_announce(vd, VFIO_RELEASE_CMD_DEVICE_OPENED);
-}
-
-static void vr_set_released(struct vr_device *vd, const struct vr_record *rec)
-{
-	vd->state = VFIO_RELEASE_STATE_RELEASED;
-	vd->generation++;
-	vd->releases++;
-	vd->reset = rec->reset;
-	vd->close_ns = rec->close_ns;
-	vd->timestamp_ns = rec->timestamp_ns;
-	vd->pid = rec->pid;
-	strscpy(vd->comm, rec->comm, sizeof(vd->comm));
-	if (rec->driver[0])
-		strscpy(vd->driver, rec->driver, sizeof(vd->driver));
-	vr_announce(vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
-}
-
-/*
- * Free, then its group was claimed again (a container set on the group, for
- * another device of it perhaps): no device file is live, but a host driver
- * would be refused. Announced once, by the group's claim.
- */
-static void vr_set_claimed(struct vr_device *vd, u64 now, u64 seq)
-{
-	if (vd->state != VFIO_RELEASE_STATE_FREE)
-		return;
-	vd->state = VFIO_RELEASE_STATE_RELEASED;
-	vd->timestamp_ns = now;
-	vd->seq = seq;
-}
-
-static void vr_set_free(struct vr_device *vd, u64 now)
-{
-	if (vd->state != VFIO_RELEASE_STATE_RELEASED)
-		return;
-	vd->state = VFIO_RELEASE_STATE_FREE;
-	vd->frees++;
-	vd->timestamp_ns = now;
-	vr_announce(vd, VFIO_RELEASE_CMD_DEVICE_FREE);
-}
-
-/*
- * A snapshot brings the record in line with what the kernel says now,
- * announcing whatever transitions the hooks did not see. A release seen
- * only this way has no close figures: its reset is reported unknown.
- */
-static void vr_reconcile(struct vr_device *vd, const struct vr_record *rec)
-{
-	if (rec->open) {
-		vr_set_open(vd, rec->timestamp_ns);
-		return;
-	}
-	if (vd->state == VFIO_RELEASE_STATE_OPEN ||
-	    vd->state == VFIO_RELEASE_STATE_UNKNOWN) {
-		struct vr_record unseen = *rec;
-
-		unseen.reset = VFIO_RELEASE_RESET_UNKNOWN;
-		unseen.close_ns = 0;
-		unseen.pid = 0;
-		unseen.comm[0] = '\0';
-		vr_set_released(vd, &unseen);
-	}
-	if (!vr_group_claimed(vd->dev))
-		vr_set_free(vd, rec->timestamp_ns);
-	else
-		vr_set_claimed(vd, rec->timestamp_ns, vd->seq);
-}
-
-static void vr_apply_group(const struct vr_record *rec)
-{
-	bool released = rec->kind == VR_REC_GROUP_RELEASED;
-	struct vr_device *vd;
-
-	++vr_seq;
-	if (vr_notify_group(released ? VFIO_RELEASE_CMD_GROUP_RELEASED :
-				       VFIO_RELEASE_CMD_GROUP_CLAIMED,
-			    rec->group, rec->timestamp_ns, vr_seq))
-		vr_resync_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
-	list_for_each_entry(vd, &vr_devices, node) {
-		if (!vd->has_group || vd->group != rec->group)
-			continue;
-		if (released)
-			vr_set_free(vd, rec->timestamp_ns);
-		else
-			vr_set_claimed(vd, rec->timestamp_ns, vr_seq);
-	}
-}
-
-static void vr_apply_device(struct vr_device *vd, const struct vr_record *rec)
-{
-	switch (rec->kind) {
-	case VR_REC_OPENED:
-		vr_set_open(vd, rec->timestamp_ns);
-		break;
-	case VR_REC_RELEASED:
-		vr_set_released(vd, rec);
-		break;
-	case VR_REC_BUS_RESET:
-		if (vd->reset == VFIO_RELEASE_RESET_BUS_PENDING) {
-			vd->reset = VFIO_RELEASE_RESET_BUS;
-			vr_announce(vd, VFIO_RELEASE_CMD_DEVICE_RESET);
-		}
-		break;
-	case VR_REC_DMA_RELEASED:
-		vr_set_free(vd, rec->timestamp_ns);
-		break;
-	case VR_REC_DMA_CLAIMED:
-		vr_set_claimed(vd, rec->timestamp_ns, vd->seq);
-		break;
-	case VR_REC_UNREGISTERED:
-		vr_untrack(vd);
-		break;
-	case VR_REC_SNAPSHOT:
-		vr_reconcile(vd, rec);
-		break;
-	case VR_REC_REGISTERED:
-	case VR_REC_GROUP_RELEASED:
-	case VR_REC_GROUP_CLAIMED:
-		break;
-	}
-}
-
-/* The state of a device seen for the first time, before any transition. */
-static enum vfio_release_state vr_first_state(const struct vr_record *rec)
-{
-	switch (rec->kind) {
-	case VR_REC_REGISTERED:
-	case VR_REC_SNAPSHOT:
-		if (rec->open)
-			return VFIO_RELEASE_STATE_OPEN;
-		return vr_group_claimed(rec->dev) ? VFIO_RELEASE_STATE_RELEASED :
-						    VFIO_RELEASE_STATE_FREE;
-	default:
-		/* Bound before we knew it: the record itself sets the state. */
-		return VFIO_RELEASE_STATE_UNKNOWN;
-	}
-}
-
-void vr_registry_apply(const struct vr_record *rec)
-{
-	struct vr_device *vd;
-
-	mutex_lock(&vr_registry_mutex);
-	if (rec->kind == VR_REC_GROUP_RELEASED ||
-	    rec->kind == VR_REC_GROUP_CLAIMED) {
-		vr_apply_group(rec);
-		goto out;
-	}
-	vd = vr_find_dev(rec->dev);
-	if (!vd) {
-		/* Nothing to forget, and a sibling reset of a stranger is moot. */
-		if (rec->kind == VR_REC_UNREGISTERED ||
-		    rec->kind == VR_REC_BUS_RESET ||
-		    rec->kind == VR_REC_DMA_RELEASED ||
-		    rec->kind == VR_REC_DMA_CLAIMED)
-			goto out;
-		vd = vr_track(rec->dev, rec->driver, vr_first_state(rec));
-		if (!vd || rec->kind == VR_REC_REGISTERED ||
-		    rec->kind == VR_REC_SNAPSHOT)
-			goto out;
-	}
-	vr_apply_device(vd, rec);
-out:
-	mutex_unlock(&vr_registry_mutex);
-}
-
-/*
- * Called by the worker after each batch. A missed probe or a full ring
- * means the records no longer tell the whole story: read every device's
- * state from the kernel again. Any resync reason is announced so that
- * listeners re-read too.
- */
-void vr_registry_check_lost(u64 ring_lost)
-{
-	u64 missed = vr_hooks_missed();
-	enum vfio_release_resync_reason reason = vr_resync_reason;
-	bool rescan = false;
-
-	mutex_lock(&vr_registry_mutex);
-	if (missed != vr_missed_seen) {
-		reason = VFIO_RELEASE_RESYNC_PROBE_MISSED;
-		rescan = true;
-	} else if (ring_lost != vr_ring_lost_seen) {
-		reason = VFIO_RELEASE_RESYNC_QUEUE_FULL;
-		rescan = true;
-	}
-	vr_missed_seen = missed;
-	vr_ring_lost_seen = ring_lost;
-	vr_resync_reason = VFIO_RELEASE_RESYNC_UNSPEC;
-	if (reason != VFIO_RELEASE_RESYNC_UNSPEC &&
-	    vr_notify_resync(reason, missed + ring_lost, ++vr_seq))
-		vr_resync_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
-	mutex_unlock(&vr_registry_mutex);
-
-	if (rescan)
-		vr_scan_all();
-}
-
-void vr_registry_request_resync(enum vfio_release_resync_reason reason)
-{
-	mutex_lock(&vr_registry_mutex);
-	vr_resync_reason = reason;
-	mutex_unlock(&vr_registry_mutex);
+	vr_device_cache = kmem_cache_create("vfio_release_device",
+					    sizeof(struct vr_device), 0, 0,
+					    NULL);
+	if (!vr_device_cache)
+		return -ENOMEM;
+	do {
+		vr_instance = get_random_u64();
+	} while (!vr_instance);
+	return 0;
 }
 
 void vr_registry_exit(void)
 {
-	struct vr_device *vd, *tmp;
+	struct vr_tombstone *tomb;
+	struct hlist_node *tmp;
+	struct vr_device *vd;
+	struct vr_group *g;
+	int bkt;
 
 	mutex_lock(&vr_registry_mutex);
-	list_for_each_entry_safe(vd, tmp, &vr_devices, node)
+	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev)
 		vr_untrack(vd);
+	hash_for_each_safe(vr_groups, bkt, tmp, g, node) {
+		hash_del(&g->node);
+		kfree(g);
+	}
+	hash_for_each_safe(vr_tombstones, bkt, tmp, tomb, node) {
+		hash_del(&tomb->node);
+		kfree(tomb);
+	}
 	mutex_unlock(&vr_registry_mutex);
+	xa_destroy(&vr_by_registration);
+	kmem_cache_destroy(vr_device_cache);
 }

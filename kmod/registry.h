@@ -2,23 +2,29 @@
 #ifndef _VR_REGISTRY_H
 #define _VR_REGISTRY_H
 
+#include <linux/list.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 
 #include "../uapi/linux/vfio_release.h"
 #include "queue.h"
+#include "scan.h"
 
-struct device;
-
-/* What the module knows of one device driven by a vfio_pci_core driver. */
+/* What the module knows of one registration of a vfio_pci_core device. */
 struct vr_device {
-	struct list_head node;
+	struct hlist_node by_dev;
+	struct hlist_node by_name;
+	struct list_head group_node;
 	struct device *dev;		/* referenced while listed */
+	const void *cookie;		/* the vfio device, as an identity */
+	u64 registration;
+	u64 touched;			/* last scan that saw it live */
 	char name[VFIO_RELEASE_DEVICE_NAME_MAX];
 	char driver[VR_DRIVER_NAME_MAX];
-	bool has_group;
-	u32 group;
-	enum vfio_release_state state;
+	struct vr_group *group;		/* NULL: the device has no IOMMU group */
+	bool open_known;
+	bool open;
+	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;
 	u64 timestamp_ns;
@@ -27,25 +33,62 @@ struct vr_device {
 	u64 opens;
 	u64 releases;
 	u64 frees;
-	pid_t pid;
+	pid_t pid;			/* whose release ran the last close */
 	char comm[TASK_COMM_LEN];
+	bool has_opener;		/* while open, when the open was seen */
+	pid_t opener_pid;
+	char opener_comm[TASK_COMM_LEN];
 };
 
-void vr_registry_apply(const struct vr_record *rec);
-void vr_registry_check_lost(u64 ring_lost);
-void vr_registry_request_resync(enum vfio_release_resync_reason reason);
+/* What an IOMMU group's user DMA claims add up to. */
+struct vr_group {
+	struct hlist_node node;
+	struct list_head devices;
+	u32 id;
+	bool claimed;			/* the group path (VFIO container) */
+	unsigned int device_claims;	/* the iommufd device path */
+};
+
+/* One announcement, handed out while the registry is locked. */
+struct vr_transition {
+	enum vfio_release_cmd cmd;
+	const struct vr_device *vd;	/* device notifications */
+	u32 group;			/* group notifications */
+	u64 seq;
+	u64 timestamp_ns;
+	enum vfio_release_resync_reason reason;
+	u64 lost;
+};
+
+typedef void (*vr_announce_fn)(const struct vr_transition *t, void *arg);
+
+int vr_registry_init(void);
 void vr_registry_exit(void);
 
 /*
- * Readers: hold the lock while using a vr_device. Call vr_queue_flush()
- * first to see every transition that happened before the request.
+ * The state machine: each call takes what was observed, in the order it
+ * happened, and hands every transition it caused to @announce.
  */
+void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
+		       void *arg);
+void vr_registry_begin_scan(u64 first_ticket);
+void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
+				vr_announce_fn announce, void *arg);
+void vr_registry_end_scan(vr_announce_fn announce, void *arg);
+void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
+			vr_announce_fn announce, void *arg);
+
+/* Whether something could not be kept since the last call (no memory). */
+bool vr_registry_take_failure(void);
+
+/* Readers hold the lock while they use a vr_device. */
 void vr_registry_lock(void);
 void vr_registry_unlock(void);
-struct vr_device *vr_registry_find(const char *name);
-struct vr_device *vr_registry_nth(unsigned long index);
-
-const char *vr_state_name(enum vfio_release_state state);
-const char *vr_reset_name(enum vfio_release_reset reset);
+const struct vr_device *vr_registry_find(const char *name);
+/* The first registration after @registration, in registration order. */
+const struct vr_device *vr_registry_next(u64 registration);
+/* Changes whenever a device is added or removed. */
+unsigned int vr_registry_layout(void);
+u64 vr_registry_instance(void);
 
 #endif

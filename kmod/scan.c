@@ -1,68 +1,152 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Reads the state of every device a vfio_pci_core driver drives straight
- * from the kernel: at load, for devices bound or opened before us, and
- * after a lost event. A snapshot is queued under the device set's lock,
- * the lock every open and close holds, so it lands in the queue in its
- * true order among the hooks' records.
+ * from the kernel: at load, and after a lost record.
+ *
+ * The scan must never make VFIO fail. VFIO holds a device set's lock and
+ * only try-locks the PCI device lock to reset, so the scan never takes the
+ * device lock. What keeps a device's vfio data alive instead is a
+ * reference on its vfio device (a child of the PCI device in class
+ * "vfio-dev", embedded in the vfio_pci_core_device), taken by the driver
+ * core's own child iteration. The device set's lock then orders the
+ * reading among the device's open and close records (vr_queue_ticket()).
  */
 
 #include <linux/device.h>
+#include <linux/iommu.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/pci.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
-#include "queue.h"
 #include "scan.h"
 
-/* vfio-pci and every variant driver share vfio_pci_core's error handlers. */
-static bool vr_driven_by_core(struct device *dev,
-			      const struct pci_error_handlers *core_handlers)
+/*
+ * Held while a scan may read a vfio device's operations, which live in
+ * its driver's module; a going module waits for it (vr_scan_barrier()).
+ */
+static DEFINE_MUTEX(vr_scan_mutex);
+
+struct vr_scan_ctx {
+	struct vr_scan *scan;
+	unsigned int capacity;
+	void *core_request;	/* vfio_pci_core_request: every such driver's */
+};
+
+static int vr_count_one(struct device *dev, void *count)
 {
-	struct vfio_pci_core_device *vdev;
-
-	if (!dev->driver ||
-	    to_pci_driver(dev->driver)->err_handler != core_handlers)
-		return false;
-	vdev = dev_get_drvdata(dev);
-	return vdev && vdev->pdev == to_pci_dev(dev);
-}
-
-static int vr_scan_one(struct device *dev, void *core_handlers)
-{
-	struct vfio_pci_core_device *vdev;
-	struct vr_record rec = {
-		.kind = VR_REC_SNAPSHOT,
-		.dev = dev,
-	};
-
-	/* Holding the device lock keeps the driver, and its data, bound. */
-	device_lock(dev);
-	if (vr_driven_by_core(dev, core_handlers)) {
-		vdev = dev_get_drvdata(dev);
-		strscpy(rec.driver, dev->driver->name, sizeof(rec.driver));
-		mutex_lock(&vdev->vdev.dev_set->lock);
-		rec.open = vdev->vdev.open_count > 0;
-		rec.timestamp_ns = ktime_get_ns();
-		vr_queue_push(&rec);
-		mutex_unlock(&vdev->vdev.dev_set->lock);
-	}
-	device_unlock(dev);
+	(*(unsigned int *)count)++;
 	return 0;
 }
 
-void vr_scan_all(void)
+static int vr_kernel_dma_user(struct device *dev, void *unused)
 {
-	const struct pci_error_handlers *core_handlers;
+	struct device_driver *drv = READ_ONCE(dev->driver);
 
-	/* Not loaded: then no device can be driven by it. */
-	core_handlers = symbol_get(vfio_pci_core_err_handlers);
-	if (!core_handlers)
+	if (!drv)
+		return 0;
+	return !(dev_is_pci(dev) && to_pci_driver(drv)->driver_managed_dma);
+}
+
+/*
+ * iommu_group_dma_owner_claimed() also counts host drivers that use the
+ * DMA API. A user claim and such a driver exclude each other (either one
+ * is refused while the other holds the group), so a claimed group with
+ * such a driver bound is not claimed by a user.
+ */
+static void vr_read_group(struct vr_snapshot *snap, struct device *dev)
+{
+	struct iommu_group *group = iommu_group_get(dev);
+
+	if (!group)
 		return;
-	bus_for_each_dev(&pci_bus_type, NULL, (void *)core_handlers,
-			 vr_scan_one);
-	symbol_put(vfio_pci_core_err_handlers);
+	snap->has_group = true;
+	snap->group = iommu_group_id(group);
+	snap->group_claimed = iommu_group_dma_owner_claimed(group) &&
+			      !iommu_group_for_each_dev(group, NULL,
+							vr_kernel_dma_user);
+	iommu_group_put(group);
+}
+
+static int vr_scan_child(struct device *child, void *data)
+{
+	struct vr_scan_ctx *ctx = data;
+	struct vfio_pci_core_device *core;
+	struct device_driver *drv;
+	struct vr_snapshot *snap;
+	struct vfio_device *vdev;
+
+	if (!child->class || strcmp(child->class->name, "vfio-dev"))
+		return 0;
+	vdev = container_of(child, struct vfio_device, device);
+	if (!vdev->ops || (void *)vdev->ops->request != ctx->core_request)
+		return 0;
+	if (ctx->scan->count == ctx->capacity)
+		return 0;	/* added since counted: its hooks report it */
+	core = container_of(vdev, struct vfio_pci_core_device, vdev);
+	snap = &ctx->scan->snaps[ctx->scan->count++];
+	snap->dev = get_device(&core->pdev->dev);
+	snap->registration = vdev;
+	drv = READ_ONCE(core->pdev->dev.driver);
+	strscpy(snap->driver, drv ? drv->name : "", sizeof(snap->driver));
+
+	mutex_lock(&vdev->dev_set->lock);
+	snap->ticket = vr_queue_ticket();
+	snap->open = vdev->open_count > 0;
+	mutex_unlock(&vdev->dev_set->lock);
+
+	snap->timestamp_ns = ktime_get_ns();
+	vr_read_group(snap, snap->dev);
+	return 0;
+}
+
+static int vr_scan_pci(struct device *dev, void *data)
+{
+	return device_for_each_child(dev, data, vr_scan_child);
+}
+
+int vr_scan_all(struct vr_scan *scan)
+{
+	struct vr_scan_ctx ctx = { .scan = scan };
+
+	scan->count = 0;
+	scan->snaps = NULL;
+	/* Not loaded: then no device can be driven by it. */
+	ctx.core_request = symbol_get(vfio_pci_core_request);
+	if (!ctx.core_request)
+		return 0;
+
+	bus_for_each_dev(&pci_bus_type, NULL, &ctx.capacity, vr_count_one);
+	scan->snaps = kvcalloc(ctx.capacity ?: 1, sizeof(*scan->snaps),
+			       GFP_KERNEL);
+	if (!scan->snaps) {
+		symbol_put(vfio_pci_core_request);
+		return -ENOMEM;
+	}
+	mutex_lock(&vr_scan_mutex);
+	bus_for_each_dev(&pci_bus_type, NULL, &ctx, vr_scan_pci);
+	mutex_unlock(&vr_scan_mutex);
+	symbol_put(vfio_pci_core_request);
+	return 0;
+}
+
+void vr_scan_free(struct vr_scan *scan)
+{
+	unsigned int i;
+
+	for (i = 0; i < scan->count; i++)
+		put_device(scan->snaps[i].dev);
+	kvfree(scan->snaps);
+	scan->snaps = NULL;
+	scan->count = 0;
+}
+
+void vr_scan_barrier(void)
+{
+	mutex_lock(&vr_scan_mutex);
+	mutex_unlock(&vr_scan_mutex);
 }

@@ -2,6 +2,37 @@
 #ifndef _VR_SCAN_H
 #define _VR_SCAN_H
 
-void vr_scan_all(void);
+#include <linux/types.h>
+
+#include "queue.h"
+
+/* One device's state read from the kernel rather than seen by a hook. */
+struct vr_snapshot {
+	struct device *dev;		/* reference held */
+	const void *registration;	/* the vfio device, as an identity */
+	u64 ticket;			/* records below it happened before */
+	u64 timestamp_ns;
+	bool open;
+	bool has_group;
+	bool group_claimed;		/* claimed for user DMA */
+	u32 group;
+	char driver[VR_DRIVER_NAME_MAX];
+};
+
+struct vr_scan {
+	struct vr_snapshot *snaps;	/* in ticket order */
+	unsigned int count;
+};
+
+/*
+ * Reads every device a vfio_pci_core driver drives. Never holds a lock
+ * VFIO try-locks; waits only for each device set's lock, which VFIO holds
+ * around opens and closes. 0 or -ENOMEM.
+ */
+int vr_scan_all(struct vr_scan *scan);
+void vr_scan_free(struct vr_scan *scan);
+
+/* A module is going: wait until no scan reads its devices' operations. */
+void vr_scan_barrier(void);
 
 #endif

@@ -8,26 +8,30 @@
 #include <linux/kobject.h>
 #include <linux/slab.h>
 
+#include "names.h"
 #include "registry.h"
 #include "uevent.h"
 
-#define VR_UEVENT_KEYS 6
+#define VR_UEVENT_KEYS 8
 #define VR_UEVENT_KEY_LEN 48
 
-void vr_uevent_send(const struct vr_device *vd)
+int vr_uevent_send(enum vfio_release_cmd cmd, const struct vr_device *vd)
 {
+	const char *event = vr_uevent_event_name(cmd);
 	char (*buf)[VR_UEVENT_KEY_LEN];
 	char *envp[VR_UEVENT_KEYS + 1];
-	int i = 0;
+	int i = 0, k, ret;
 
+	if (!event)
+		return 0;
 	buf = kcalloc(VR_UEVENT_KEYS, VR_UEVENT_KEY_LEN, GFP_KERNEL);
 	if (!buf)
-		return;
+		return -ENOMEM;
 	snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_STATE=%s",
 		 vr_state_name(vd->state));
-	if (vd->has_group)
+	if (vd->group)
 		snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_GROUP=%u",
-			 vd->group);
+			 vd->group->id);
 	snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_RESET=%s",
 		 vr_reset_name(vd->reset));
 	snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_CLOSE_NS=%llu",
@@ -36,12 +40,14 @@ void vr_uevent_send(const struct vr_device *vd)
 		 vd->seq);
 	snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_GENERATION=%llu",
 		 vd->generation);
-	for (int k = 0; k < i; k++)
+	snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_REGISTRATION=%llu",
+		 vd->registration);
+	snprintf(buf[i++], VR_UEVENT_KEY_LEN, "VFIO_RELEASE_EVENT=%s", event);
+	for (k = 0; k < i; k++)
 		envp[k] = buf[k];
 	envp[i] = NULL;
 
-	if (kobject_uevent_env(&vd->dev->kobj, KOBJ_CHANGE, envp))
-		dev_warn_ratelimited(vd->dev, "could not send the %s uevent\n",
-				     vr_state_name(vd->state));
+	ret = kobject_uevent_env(&vd->dev->kobj, KOBJ_CHANGE, envp);
 	kfree(buf);
+	return ret;
 }

@@ -93,6 +93,11 @@
  * device record as it last stood. Nothing more is sent about this
  * registration; GET answers -ENODEV until the device is bound again.
  *
+ * VFIO_RELEASE_CMD_DEVICE_CLAIMED: a free device is not free any more: its
+ * IOMMU group was claimed for user DMA (by its own user about to open it,
+ * or for another device of the group). Carries the device record, state
+ * VFIO_RELEASE_STATE_RELEASED; the generation does not change.
+ *
  * VFIO_RELEASE_CMD_GROUP_RELEASED: an IOMMU group's DMA ownership was given
  * back.
  *   VFIO_RELEASE_A_IOMMU_GROUP: u32
@@ -101,8 +106,8 @@
  *
  * VFIO_RELEASE_CMD_GROUP_CLAIMED: an IOMMU group was claimed for user DMA
  * (a VFIO container was set on it). Its devices that were free are not
- * any more: a host driver would be refused. They are reported released
- * (no live device file, group claimed), with this event's sequence number.
+ * any more: a host driver would be refused. Each of them then gets a
+ * VFIO_RELEASE_CMD_DEVICE_CLAIMED notification.
  *   VFIO_RELEASE_A_IOMMU_GROUP: u32
  *   VFIO_RELEASE_A_TIMESTAMP_NS: u64
  *   VFIO_RELEASE_A_SEQ: u64
@@ -135,6 +140,10 @@
  *   VFIO_RELEASE_CLOSE_NS=<ns>
  *   VFIO_RELEASE_SEQ=<seq>
  *   VFIO_RELEASE_GENERATION=<generation>
+ *   VFIO_RELEASE_REGISTRATION=<registration>
+ *   VFIO_RELEASE_EVENT=released|free|claimed (the notification's name)
+ * A device that becomes not free through a claim of its group
+ * (VFIO_RELEASE_CMD_DEVICE_CLAIMED) gets one too, with state released.
  *
  * Privilege: GET, dump and joining the events group need CAP_NET_ADMIN
  * (the records name the processes that use devices); -EPERM otherwise.
@@ -164,6 +173,7 @@ enum vfio_release_cmd {
 	VFIO_RELEASE_CMD_RESYNC,
 	VFIO_RELEASE_CMD_GROUP_CLAIMED,
 	VFIO_RELEASE_CMD_DEVICE_REMOVED,
+	VFIO_RELEASE_CMD_DEVICE_CLAIMED,
 
 	__VFIO_RELEASE_CMD_MAX
 };

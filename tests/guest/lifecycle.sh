@@ -58,7 +58,7 @@ check state-free-after-churn expect_eq "$(status_field "$dev" state)" free
 mon_start
 "$HOLD" -d "$dev" close-device close-group >/dev/null 2>&1
 mon_wait_for "$dev" free
-check events-after-churn expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
+check events-after-churn expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
 mon_stop
 
 # --- vfio-pci unbound while the module watches ---
@@ -74,7 +74,7 @@ check bind-nic-vfio vr_bind_vfio "$nic"
 mon_start
 "$HOLD" -d "$nic" close-device close-group >/tmp/hold.log 2>&1
 mon_wait_for "$nic" free
-check nic-events expect_eq "$(mon_events "$nic")" "group-claimed opened released group-released free"
+check nic-events expect_eq "$(mon_events "$nic")" "group-claimed claimed opened released group-released free"
 vr_info "e1000e: reset=$(mon_field "$nic" released reset) close_ns=$(mon_field "$nic" released close_ns)"
 mon_stop
 check nic-back-to-e1000e vr_bind_host "$nic" e1000e
@@ -89,7 +89,7 @@ check resync-rearmed vr_wait 10 jq -e -s 'any(.[]; .event == "resync" and .reaso
 check rebind-edu-after-reload vr_bind_vfio "$dev"
 "$HOLD" -d "$dev" close-device close-group >/tmp/hold.log 2>&1
 mon_wait_for "$dev" free
-check events-after-vfio-reload expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
+check events-after-vfio-reload expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
 mon_stop
 check module-unloads vr_unload
 

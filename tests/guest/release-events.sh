@@ -12,7 +12,7 @@ check edu-free-at-load expect_eq "$(status_field "$dev" state)" free
 
 # --- open, close device, close group: one released, then free ---
 mon_start
-"$VR_HELPERS/uevent-listen" -n 2 -t 30 >/tmp/uevent.log &
+"$VR_HELPERS/uevent-listen" -n 3 -t 30 >/tmp/uevent.log &
 ue_pid=$!
 vr_wait 10 grep -q ready /tmp/uevent.log
 "$HOLD" -d "$dev" mark=device-closing close-device mark=device-closed sleep-ms=500 \
@@ -20,7 +20,7 @@ vr_wait 10 grep -q ready /tmp/uevent.log
 mon_wait_for "$dev" free
 wait "$ue_pid"
 ue_rc=$?
-check open-close-event-order expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
+check open-close-event-order expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
 rel=$(mon_field "$dev" released timestamp_ns)
 check released-in-device-close test "$rel" -gt "$(mark_ts /tmp/hold.log device-closing)" -a "$rel" -lt "$(mark_ts /tmp/hold.log device-closed)"
 check released-before-group-close test "$rel" -lt "$(mark_ts /tmp/hold.log group-closing)"
@@ -34,7 +34,8 @@ check released-generation-1 expect_eq "$(mon_field "$dev" released generation)" 
 check released-has-pci-id expect_eq "$(mon_field "$dev" released vendor):$(mon_field "$dev" released device_id)" 1234:11e8
 check released-driver-vfio-pci expect_eq "$(mon_field "$dev" released driver)" vfio-pci
 vr_info "edu open/close: reset=$reset close_ns=$close_ns events: $(mon_events "$dev")"
-check uevent-listener-got-two test "$ue_rc" -eq 0
+check uevent-listener-got-three test "$ue_rc" -eq 0
+check uevent-claimed grep -q "^uevent change .*/${dev} .*VFIO_RELEASE_STATE=released .*VFIO_RELEASE_GENERATION=0 .*VFIO_RELEASE_EVENT=claimed" /tmp/uevent.log
 check uevent-released grep -q "^uevent change .*/${dev} .*VFIO_RELEASE_STATE=released VFIO_RELEASE_GROUP=$(vr_group_of "$dev") VFIO_RELEASE_RESET=function VFIO_RELEASE_CLOSE_NS=$close_ns" /tmp/uevent.log
 check uevent-free grep -q "^uevent change .*/${dev} .*VFIO_RELEASE_STATE=free .*VFIO_RELEASE_GENERATION=1" /tmp/uevent.log
 vr_info "uevents: $(grep -c ^uevent /tmp/uevent.log) $(tr '\n' '|' </tmp/uevent.log)"
@@ -53,7 +54,7 @@ keepalive() {
 	rel=$(mon_field "$dev" released timestamp_ns)
 	closed=$(mark_ts /tmp/hold.log parent-closed)
 	gone=$(mark_ts /tmp/hold.log children-gone)
-	check "$name-one-release" expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
+	check "$name-one-release" expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
 	# The release waits for the holder: at least most of its hold time.
 	check "$name-release-waits-for-holder" test $((rel - closed)) -gt $((hold_ms * 800000))
 	check "$name-release-before-holder-gone" test "$rel" -le "$gone"
@@ -68,7 +69,7 @@ mon_start
 "$HOLD" -d "$dev" mmap-bar=0 close-device close-group close-container mark=closed \
 	sleep-ms=1000 mark=unmapping munmap sleep-ms=200 >/tmp/hold.log 2>&1
 mon_wait_for "$dev" free
-check mmap-one-release expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
+check mmap-one-release expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
 check mmap-release-after-munmap test "$(mon_field "$dev" released timestamp_ns)" -gt "$(mark_ts /tmp/hold.log unmapping)"
 mon_stop
 
@@ -81,7 +82,7 @@ check state-open-while-held expect_eq "$(status_field "$dev" state)" open
 kill -KILL "$hold_pid"
 wait "$hold_pid" 2>/dev/null
 mon_wait_for "$dev" free
-check sigkill-events expect_eq "$(mon_events "$dev")" "group-claimed opened released group-released free"
+check sigkill-events expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
 check sigkill-reset expect_eq "$(mon_field "$dev" released reset)" function
 check monitor-json-valid mon_log_sane
 mon_stop

@@ -17,8 +17,8 @@ mon_start
 	mark=b-closing close-device="$b" sleep-ms=300 mark=group-closing close-group \
 	>/tmp/hold.log 2>&1
 mon_wait_for "$b" free
-check pair-a-events expect_eq "$(mon_events "$a")" "group-claimed opened released reset group-released free"
-check pair-b-events expect_eq "$(mon_events "$b")" "group-claimed opened released group-released free"
+check pair-a-events expect_eq "$(mon_events "$a")" "group-claimed claimed opened released reset group-released free"
+check pair-b-events expect_eq "$(mon_events "$b")" "group-claimed claimed opened released group-released free"
 ra=$(mon_field "$a" released reset)
 rb=$(mon_field "$b" released reset)
 vr_info "pair: A released reset=$ra close_ns=$(mon_field "$a" released close_ns); B released reset=$rb close_ns=$(mon_field "$b" released close_ns)"
@@ -36,10 +36,10 @@ mon_stop
 mon_start
 "$HOLD" -d "$a" close-device close-group >/tmp/hold.log 2>&1
 mon_wait_for "$a" free
-check pair-a-alone-events expect_eq "$(mon_events "$a")" "group-claimed opened released group-released free"
+check pair-a-alone-events expect_eq "$(mon_events "$a")" "group-claimed claimed opened released group-released free"
 check pair-a-alone-reset expect_eq "$(mon_field "$a" released reset)" bus
 # B is not opened, but A's session claims their group: not free meanwhile.
-check pair-b-free-again-after-a expect_eq "$(mon_events "$b")" "group-claimed group-released free"
+check pair-b-free-again-after-a expect_eq "$(mon_events "$b")" "group-claimed claimed group-released free"
 check pair-b-generation-unchanged expect_eq "$(status_field "$b" generation)" 1
 check monitor-json-valid mon_log_sane
 mon_stop
@@ -50,14 +50,16 @@ mon_start
 hold_pid=$!
 vr_wait 10 grep -q paused /tmp/hold.log
 check sibling-open-a-not-free expect_eq "$(status_field "$a" state)" released
-check sibling-open-a-seq-is-claim expect_eq "$(status_field "$a" seq)" \
+# A's record is its own 'claimed' event, right after the group's claim.
+check sibling-open-a-seq-is-claimed-event expect_eq "$(status_field "$a" seq)" "$(mon_field "$a" claimed seq)"
+check sibling-open-a-claimed-after-group test "$(mon_field "$a" claimed seq)" -gt \
 	"$(jq -r --argjson g "$(vr_group_of "$a")" 'select(.event == "group-claimed" and .iommu_group == $g) | .seq' "$MON_LOG")"
 check sibling-open-wait-free-times-out bash -c "'$VR_CLI' wait $a --timeout 1 2>/dev/null; [ \$? = 1 ]"
 kill -KILL "$hold_pid"
 wait "$hold_pid" 2>/dev/null
 mon_wait_for "$b" free
 check sibling-closed-a-free-again vr_wait 10 bash -c "[ \"\$('$VR_CLI' status --json $a | jq -r .state)\" = free ]"
-check sibling-a-events expect_eq "$(mon_events "$a")" "group-claimed group-released free"
+check sibling-a-events expect_eq "$(mon_events "$a")" "group-claimed claimed group-released free"
 mon_stop
 check module-unloads vr_unload
 vr_done

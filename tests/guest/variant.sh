@@ -50,7 +50,7 @@ check status-free-at-load expect_eq "$(status_field "$dev" state)" free
 # --- open and close through the variant ---
 cycle
 check hold-opens-variant expect_eq "$HOLD_RC/$(grep -c "^opened $dev" /tmp/hold.log)" 0/1
-check events expect_eq "$EVENTS" "group-claimed opened released group-released free"
+check events expect_eq "$EVENTS" "group-claimed claimed opened released group-released free"
 check released-driver expect_eq "$(mon_field "$dev" released driver)" vfio_pci_slow
 check reset-function expect_eq "$RESET" function
 check close-ns-positive test "${CLOSE_NS:-0}" -gt 0
@@ -64,7 +64,7 @@ vr_info "no delay: release $(ms "$DELAY_NS") ms after close(), close_ns=$CLOSE_N
 echo 2000 >"$attr/close_delay_ms"
 check attr-set-2000 expect_eq "$(cat "$attr/close_delay_ms")" 2000
 cycle
-check slow-events expect_eq "$EVENTS" "group-claimed opened released group-released free"
+check slow-events expect_eq "$EVENTS" "group-claimed claimed opened released group-released free"
 check slow-release-after-delay test "$DELAY_NS" -ge 2000000000 -a "$DELAY_NS" -lt 4000000000
 check slow-close-call-waits test "$CALL_NS" -ge 2000000000
 check slow-close-ns-within-delay test "${CLOSE_NS:-0}" -gt 0 -a "${CLOSE_NS:-0}" -le "$DELAY_NS"
@@ -80,13 +80,13 @@ vr_info "close_delay_ms=1000 (parameter): release $(ms "$DELAY_NS") ms after clo
 echo 0 >"$VR_SLOW_PARAMS/close_delay_ms"
 cycle
 check param-0-fast test "$DELAY_NS" -lt 1000000000 -a "$DELAY_NS" -lt $((base_ns + 500000000))
-check param-0-events expect_eq "$EVENTS" "group-claimed opened released group-released free"
+check param-0-events expect_eq "$EVENTS" "group-claimed claimed opened released group-released free"
 vr_info "close_delay_ms=0 (parameter): release $(ms "$DELAY_NS") ms after close(), close_ns=$CLOSE_NS"
 
 # --- skip_reset: the core's reset finds the device locked ---
 echo 1 >"$attr/skip_reset"
 cycle
-check skip-reset-events expect_eq "$EVENTS" "group-claimed opened released group-released free"
+check skip-reset-events expect_eq "$EVENTS" "group-claimed claimed opened released group-released free"
 check skip-reset-skipped expect_eq "$RESET" skipped
 echo -1 >"$attr/skip_reset"
 cycle
@@ -109,7 +109,7 @@ check gone-from-status bash -c "! '$VR_CLI' status $dev"
 check rebind-vfio-pci vr_bind_vfio "$dev"
 check status-shows-vfio-pci expect_eq "$(status_field "$dev" driver)" vfio-pci
 cycle
-check vfio-pci-events expect_eq "$EVENTS" "group-claimed opened released group-released free"
+check vfio-pci-events expect_eq "$EVENTS" "group-claimed claimed opened released group-released free"
 check vfio-pci-released-driver expect_eq "$(mon_field "$dev" released driver)" vfio-pci
 
 # --- back to the variant, then the variant unloaded while bound ---
@@ -123,7 +123,7 @@ check slow-reloads vr_slow_load
 check bind-after-reload vr_bind_slow "$dev"
 check status-after-reload expect_eq "$(status_field "$dev" state)/$(status_field "$dev" driver)" free/vfio_pci_slow
 cycle
-check events-after-reload expect_eq "$EVENTS" "group-claimed opened released group-released free"
+check events-after-reload expect_eq "$EVENTS" "group-claimed claimed opened released group-released free"
 check slow-unloads-again vr_slow_unload
 check module-unloads vr_unload
 check no-kernel-warning bash -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|general protection'"

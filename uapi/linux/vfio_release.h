@@ -50,7 +50,11 @@
  *   VFIO_RELEASE_A_STATE: u32, enum vfio_release_state
  *   VFIO_RELEASE_A_RESET: u32, enum vfio_release_reset, outcome of the last
  *                         close
- *   VFIO_RELEASE_A_CLOSE_NS: u64, time the last close_device took, in ns
+ *   VFIO_RELEASE_A_CLOSE_NS: u64, time the last close took, in ns: from
+ *                           the start of the release of the last device
+ *                           file to the end of the driver's close_device
+ *                           (a variant driver's own work and the final
+ *                           reset attempt included)
  *   VFIO_RELEASE_A_TIMESTAMP_NS: u64, CLOCK_MONOTONIC time of the last
  *                                transition, in ns
  *   VFIO_RELEASE_A_SEQ: u64, sequence number of the last event about this

@@ -21,6 +21,7 @@
 static struct vr_record vr_ring[VR_QUEUE_LEN];
 static u64 vr_head, vr_tail;	/* tickets: free-running, masked on use */
 static u64 vr_lost;
+static unsigned int vr_unregisters;	/* UNREGISTERED records in the ring */
 static DEFINE_RAW_SPINLOCK(vr_ring_lock);
 
 static struct workqueue_struct *vr_consumer_wq;
@@ -50,6 +51,8 @@ void vr_queue_push(const struct vr_record *rec)
 		*slot = *rec;
 		slot->ticket = vr_head++;
 		get_device(slot->dev);
+		if (slot->kind == VR_REC_UNREGISTERED)
+			vr_unregisters++;
 	}
 	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
 	queue_work(vr_consumer_wq, vr_consumer);
@@ -62,8 +65,11 @@ bool vr_queue_pop(struct vr_record *rec)
 
 	raw_spin_lock_irqsave(&vr_ring_lock, flags);
 	found = vr_head != vr_tail;
-	if (found)
+	if (found) {
 		*rec = vr_ring[vr_tail++ % VR_QUEUE_LEN];
+		if (rec->kind == VR_REC_UNREGISTERED)
+			vr_unregisters--;
+	}
 	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
 	return found;
 }
@@ -99,7 +105,7 @@ bool vr_queue_has_unregister(const struct device *dev)
 	u64 t;
 
 	raw_spin_lock_irqsave(&vr_ring_lock, flags);
-	for (t = vr_tail; t != vr_head && !found; t++) {
+	for (t = vr_tail; vr_unregisters && t != vr_head && !found; t++) {
 		const struct vr_record *r = &vr_ring[t % VR_QUEUE_LEN];
 
 		found = r->kind == VR_REC_UNREGISTERED && r->dev == dev;

@@ -233,6 +233,7 @@ static void names(void **state)
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_GROUP_CLAIMED), "group-claimed");
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_DEVICE_OPENED), "opened");
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_DEVICE_REMOVED), "removed");
+	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_DEVICE_CLAIMED), "claimed");
 	assert_string_equal(vfio_release_event_name(VFIO_RELEASE_CMD_MAX + 1), "unknown");
 	assert_string_equal(vfio_release_resync_name(VFIO_RELEASE_RESYNC_REARMED), "rearmed");
 	assert_non_null(strstr(vfio_release_strerror(-ENOPKG), "modprobe vfio_release"));

@@ -51,6 +51,7 @@ VR_EXPORT const char *vfio_release_event_name(enum vfio_release_cmd type)
 		[VFIO_RELEASE_CMD_RESYNC] = "resync",
 		[VFIO_RELEASE_CMD_GROUP_CLAIMED] = "group-claimed",
 		[VFIO_RELEASE_CMD_DEVICE_REMOVED] = "removed",
+		[VFIO_RELEASE_CMD_DEVICE_CLAIMED] = "claimed",
 	};
 
 	return VR_NAME(names, type);

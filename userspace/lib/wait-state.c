@@ -136,6 +136,7 @@ enum vr_wait_step vr_wait_event(struct vfio_release_wait *w,
 	case VFIO_RELEASE_CMD_DEVICE_FREE:
 	case VFIO_RELEASE_CMD_DEVICE_RESET:
 	case VFIO_RELEASE_CMD_DEVICE_REMOVED:
+	case VFIO_RELEASE_CMD_DEVICE_CLAIMED:
 		break;
 	default:
 		/* Group releases are followed by the devices' own events. */

@@ -43,7 +43,6 @@ struct genl_family vr_family __ro_after_init = {
 	.n_ops = ARRAY_SIZE(vr_ops),
 	.mcgrps = vr_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(vr_mcgrps),
-	.resv_start_op = VFIO_RELEASE_CMD_MAX + 1,
 	.parallel_ops = true,
 };
 

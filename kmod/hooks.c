@@ -25,18 +25,24 @@
 /*
  * Closes and resets sleep, for seconds on slow hardware, and each sleeping
  * call holds one instance: every device of the host may close at once.
+ * Hooks of calls that do not sleep long keep the kernel's usual number.
  */
 static int maxactive;
 module_param(maxactive, int, 0444);
-MODULE_PARM_DESC(maxactive, "concurrent calls each hook can follow (default 0: twice the PCI devices at load, at least 64)");
+MODULE_PARM_DESC(maxactive, "concurrent calls each sleeping hook can follow (default 0: one per PCI device at load, 64 to 1024)");
 
 #define VR_MAXACTIVE_MIN 64
-#define VR_MAXACTIVE_MAX 16384
+#define VR_MAXACTIVE_MAX 1024
+
+/* What a hook is. */
+#define VR_OPTIONAL	BIT(0)	/* absent in some kernels; so are its callers */
+#define VR_SLEEPS	BIT(1)	/* its calls can sleep for seconds */
+#define VR_TIMING	BIT(2)	/* only times others: a miss loses no event */
 
 struct vr_hook {
 	const char *symbol;
 	const char *module;	/* the module that owns symbol, NULL if built in */
-	bool optional;		/* absent in some kernels; none of its callers are */
+	unsigned int flags;
 	kretprobe_handler_t entry;
 	kretprobe_handler_t ret;
 	struct kretprobe rp;
@@ -44,10 +50,10 @@ struct vr_hook {
 	u64 missed_before;	/* misses counted by earlier installs */
 };
 
-#define VR_HOOK(_module, _symbol, _entry, _probe, _optional) {	\
+#define VR_HOOK(_module, _symbol, _entry, _probe, _flags) {	\
 	.symbol = _symbol,					\
 	.module = _module,					\
-	.optional = _optional,					\
+	.flags = _flags,					\
 	.entry = _entry,					\
 	.ret = vr_##_probe##_return,				\
 }
@@ -55,26 +61,26 @@ struct vr_hook {
 static struct vr_hook vr_hooks[] = {
 	/* Where the last close begins, to time it whole. */
 	VR_HOOK("vfio", "vfio_device_fops_release",
-		vr_release_entry, release, false),
+		vr_release_entry, release, VR_SLEEPS | VR_TIMING),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device",
-		vr_save_arg, register, false),
+		vr_save_arg, register, VR_SLEEPS),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable",
-		vr_save_arg, opened, false),
+		vr_save_arg, opened, 0),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_close_device",
-		vr_close_entry, close, false),
+		vr_close_entry, close, VR_SLEEPS),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_unregister_device",
-		vr_save_arg, unregister, false),
+		vr_save_arg, unregister, VR_SLEEPS),
 	/* Tells a bus reset after a failed function reset at close. */
-	VR_HOOK(NULL, "pci_reset_bus", vr_save_arg, bus_reset, false),
+	VR_HOOK(NULL, "pci_reset_bus", vr_save_arg, bus_reset, VR_SLEEPS),
 	VR_HOOK(NULL, "iommu_group_claim_dma_owner",
-		vr_save_group, group_claimed, false),
+		vr_save_group, group_claimed, 0),
 	VR_HOOK(NULL, "iommu_group_release_dma_owner",
-		vr_save_group, group_released, false),
+		vr_save_group, group_released, 0),
 	/* The iommufd device cdev path; kernels without it never call these. */
 	VR_HOOK(NULL, "iommu_device_claim_dma_owner",
-		vr_save_arg, dma_claimed, true),
+		vr_save_arg, dma_claimed, VR_OPTIONAL),
 	VR_HOOK(NULL, "iommu_device_release_dma_owner",
-		vr_save_arg, dma_released, true),
+		vr_save_arg, dma_released, VR_OPTIONAL),
 };
 
 /* Serializes arming against the module notifier and readers of nmissed. */
@@ -108,10 +114,10 @@ static int vr_hook_arm(struct vr_hook *h)
 	h->rp.entry_handler = h->entry;
 	h->rp.handler = h->ret;
 	h->rp.data_size = VR_PROBE_DATA_SIZE;
-	h->rp.maxactive = maxactive;
+	h->rp.maxactive = h->flags & VR_SLEEPS ? maxactive : VR_MAXACTIVE_MIN;
 
 	ret = register_kretprobe(&h->rp);
-	if (ret == -ENOENT && h->optional) {
+	if (ret == -ENOENT && (h->flags & VR_OPTIONAL)) {
 		pr_info("%s is not in this kernel: not hooked\n", h->symbol);
 		return 0;
 	}
@@ -188,6 +194,8 @@ u64 vr_hooks_missed(void)
 	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++) {
 		struct vr_hook *h = &vr_hooks[i];
 
+		if (h->flags & VR_TIMING)
+			continue;
 		missed += h->missed_before;
 		if (h->armed)
 			missed += READ_ONCE(h->rp.nmissed) +
@@ -249,7 +257,7 @@ static void vr_size_maxactive(void)
 	if (maxactive > 0)
 		return;
 	bus_for_each_dev(&pci_bus_type, NULL, &devices, vr_count_device);
-	maxactive = clamp(2 * devices, VR_MAXACTIVE_MIN, VR_MAXACTIVE_MAX);
+	maxactive = clamp(devices, VR_MAXACTIVE_MIN, VR_MAXACTIVE_MAX);
 }
 
 /*

@@ -12,6 +12,11 @@
 #include "registry.h"
 #include "version.h"
 
+/*
+ * The family comes before the hooks, so that nothing is announced to a
+ * family that is not there; requests made before the first scan wait for
+ * it, and are let go (-ESHUTDOWN) by the pipeline's exit on any error.
+ */
 static int __init vr_init(void)
 {
 	int ret;
@@ -19,24 +24,27 @@ static int __init vr_init(void)
 	ret = vr_registry_init();
 	if (ret)
 		return ret;
-	ret = vr_family_init();
-	if (ret)
-		goto err_registry;
 	ret = vr_pipeline_init();
 	if (ret)
-		goto err_family;
-	ret = vr_hooks_init();
+		goto err_registry;
+	ret = vr_family_init();
 	if (ret)
 		goto err_pipeline;
+	ret = vr_hooks_init();
+	if (ret)
+		goto err_family;
 	vr_pipeline_start();
 	pr_info("version %s loaded: watching vfio_pci_core devices\n",
 		VFIO_RELEASE_VERSION);
 	return 0;
 
+err_family:
+	vr_pipeline_exit();
+	vr_family_exit();
+	vr_registry_exit();
+	return ret;
 err_pipeline:
 	vr_pipeline_exit();
-err_family:
-	vr_family_exit();
 err_registry:
 	vr_registry_exit();
 	return ret;

@@ -33,20 +33,31 @@ static DECLARE_WORK(vr_work, vr_work_fn);
  */
 static void vr_miss_watch_fn(struct work_struct *work);
 static DECLARE_DEFERRABLE_WORK(vr_miss_watch, vr_miss_watch_fn);
+/* A rescan put off (see VR_RESCANS_PER_RUN) must not wait for an idle CPU. */
+static DECLARE_DELAYED_WORK(vr_rescan_retry, vr_miss_watch_fn);
 static bool vr_stopping;
 
 /* Worker state. */
 static bool vr_rescan = true;	/* the first run reads every device */
+/* The last scan found devices busy: read again after a pause, quietly. */
+static bool vr_busy_retry;
+static bool vr_busy_wait;
 static enum vfio_release_resync_reason vr_reason;
 static u64 vr_missed_seen, vr_lost_seen;
-static u64 vr_applied;
+static u64 vr_applied_ticket;	/* tickets below it are applied */
 static bool vr_undelivered;
 
 static void vr_announce(const struct vr_transition *t, void *arg)
 {
 	const struct vr_device *vd = t->vd;
+	int ret;
 
-	if (vr_events_send(t))
+	/*
+	 * A listener whose socket overflowed learns it from its socket
+	 * (ENOBUFS); a message never built reached nobody: resync them all.
+	 */
+	ret = vr_events_send(t);
+	if (ret == -ENOMEM || ret == -EMSGSIZE)
 		vr_undelivered = true;
 	/* Not for a device on its way out: its path may be cut short. */
 	if (!vd || t->cmd == VFIO_RELEASE_CMD_DEVICE_REMOVED ||
@@ -64,7 +75,7 @@ static void vr_apply_record(struct vr_record *rec)
 		vr_reason = VFIO_RELEASE_RESYNC_REARMED;
 	}
 	vr_registry_apply(rec, vr_announce, NULL);
-	vr_applied = rec->ticket + 1;
+	vr_applied_ticket = rec->ticket + 1;
 	vr_queue_drop(rec);
 }
 
@@ -97,6 +108,7 @@ static void vr_rescan_all(void)
 	unsigned int i = 0;
 
 	vr_rescan = false;
+	vr_busy_retry = false;
 	vr_reason = VFIO_RELEASE_RESYNC_UNSPEC;
 	vr_registry_begin_scan(vr_queue_ticket());
 	if (vr_scan_all(&scan)) {
@@ -116,8 +128,16 @@ static void vr_rescan_all(void)
 						   NULL);
 		vr_apply_record(&rec);
 	}
+	/* Every record before the scan must be in before absence counts. */
+	while (!vr_rescan && vr_queue_pop(&rec))
+		vr_apply_record(&rec);
 	if (!vr_rescan)
 		vr_registry_end_scan(vr_announce, NULL);
+	if (scan.busy && !vr_rescan) {
+		vr_rescan = true;
+		vr_busy_retry = true;
+		vr_busy_wait = true;
+	}
 	vr_scan_free(&scan);
 	if (reason != VFIO_RELEASE_RESYNC_UNSPEC)
 		vr_registry_resync(reason, vr_missed_seen + vr_lost_seen,
@@ -134,8 +154,10 @@ static void vr_work_fn(struct work_struct *work)
 
 	for (;;) {
 		vr_note_losses();
-		if (vr_rescan) {
-			vr_queue_set_applied(vr_applied, true);
+		if (vr_rescan && vr_reason != VFIO_RELEASE_RESYNC_UNSPEC)
+			vr_busy_retry = false;	/* a real loss: now */
+		if (vr_rescan && !(vr_busy_retry && vr_busy_wait)) {
+			vr_queue_set_applied(vr_applied_ticket, !vr_busy_retry);
 			if (rescans++ == VR_RESCANS_PER_RUN)
 				break;
 			vr_rescan_all();
@@ -143,7 +165,9 @@ static void vr_work_fn(struct work_struct *work)
 		}
 		if (!vr_queue_pop(&rec))
 			break;
-		vr_apply_record(&rec);
+		do {
+			vr_apply_record(&rec);
+		} while (!vr_rescan && vr_queue_pop(&rec));
 	}
 	if (vr_undelivered) {
 		vr_registry_resync(VFIO_RELEASE_RESYNC_NO_MEMORY,
@@ -152,13 +176,20 @@ static void vr_work_fn(struct work_struct *work)
 		/* Not retried if it is lost too: a later one will tell. */
 		vr_undelivered = false;
 	}
-	vr_queue_set_applied(vr_applied, vr_rescan);
-	if (!READ_ONCE(vr_stopping))
+	/* Readers wait for lost records to be read again, not for busy sets. */
+	vr_queue_set_applied(vr_applied_ticket, vr_rescan && !vr_busy_retry);
+	if (READ_ONCE(vr_stopping))
+		return;
+	if (vr_rescan)
+		mod_delayed_work(vr_wq, &vr_rescan_retry,
+				 vr_busy_retry ? HZ / 4 : HZ / 10);
+	else
 		mod_delayed_work(vr_wq, &vr_miss_watch, HZ);
 }
 
 static void vr_miss_watch_fn(struct work_struct *work)
 {
+	vr_busy_wait = false;
 	if (vr_rescan || vr_hooks_missed() != vr_missed_seen)
 		queue_work(vr_wq, &vr_work);
 }
@@ -181,7 +212,11 @@ void vr_pipeline_exit(void)
 {
 	WRITE_ONCE(vr_stopping, true);
 	cancel_delayed_work_sync(&vr_miss_watch);
+	cancel_delayed_work_sync(&vr_rescan_retry);
 	flush_work(&vr_work);
 	cancel_delayed_work_sync(&vr_miss_watch);
+	cancel_delayed_work_sync(&vr_rescan_retry);
 	destroy_workqueue(vr_wq);
+	/* Readers stop waiting; what a cut-short run left is dropped. */
+	vr_queue_stop();
 }

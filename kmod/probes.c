@@ -113,6 +113,12 @@ static u64 vr_release_start(void)
 	return start;
 }
 
+/* The hooked functions return int: the upper half of rax is undefined. */
+static bool vr_returned_ok(struct pt_regs *regs)
+{
+	return !(int)regs_return_value(regs);
+}
+
 int vr_save_arg(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	vr_frame(ri)->arg = (void *)regs_get_kernel_argument(regs, 0);
@@ -142,21 +148,17 @@ static void vr_push_core(enum vr_record_kind kind,
 
 	vr_record_init(&rec, kind, &vdev->pdev->dev);
 	rec.registration = &vdev->vdev;
+	/* The caller's driver is bound: its name is stable here. */
+	strscpy(rec.driver, dev_driver_string(rec.dev), sizeof(rec.driver));
 	vr_queue_push(&rec);
 }
 
 /* Runs in the bound driver's probe: the driver is the device's. */
 int vr_register_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct vfio_pci_core_device *vdev = vr_core(ri);
-	struct vr_record rec;
-
-	if (regs_return_value(regs))
+	if (!vr_returned_ok(regs))
 		return 0;
-	vr_record_init(&rec, VR_REC_REGISTERED, &vdev->pdev->dev);
-	rec.registration = &vdev->vdev;
-	strscpy(rec.driver, dev_driver_string(rec.dev), sizeof(rec.driver));
-	vr_queue_push(&rec);
+	vr_push_core(VR_REC_REGISTERED, vr_core(ri));
 	return 0;
 }
 
@@ -285,7 +287,7 @@ int vr_bus_reset_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	unsigned long flags;
 	unsigned int slot;
 
-	if (regs_return_value(regs))
+	if (!vr_returned_ok(regs))
 		return 0;
 	raw_spin_lock_irqsave(&vr_bus_reset_lock, flags);
 	slot = vr_bus_resets.count % VR_BUS_RESETS;
@@ -322,7 +324,7 @@ int vr_group_released_return(struct kretprobe_instance *ri,
 int vr_group_claimed_return(struct kretprobe_instance *ri,
 			    struct pt_regs *regs)
 {
-	if (!regs_return_value(regs))
+	if (vr_returned_ok(regs))
 		vr_push_group(VR_REC_GROUP_CLAIMED, vr_frame(ri)->group);
 	return 0;
 }
@@ -341,7 +343,7 @@ static void vr_push_dma(enum vr_record_kind kind, struct device *dev)
 
 int vr_dma_claimed_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	if (!regs_return_value(regs))
+	if (vr_returned_ok(regs))
 		vr_push_dma(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
 	return 0;
 }

@@ -21,7 +21,14 @@
 static struct vr_record vr_ring[VR_QUEUE_LEN];
 static u64 vr_head, vr_tail;	/* tickets: free-running, masked on use */
 static u64 vr_lost;
-static unsigned int vr_unregisters;	/* UNREGISTERED records in the ring */
+/*
+ * The devices of the UNREGISTERED records in the ring, so that the
+ * consumer can ask about one without walking the ring with interrupts off.
+ * More at once than this make every answer yes (no uevent meanwhile).
+ */
+#define VR_LEAVING_MAX 64
+static struct device *vr_leaving[VR_LEAVING_MAX];
+static unsigned int vr_leaving_overflow;
 static DEFINE_RAW_SPINLOCK(vr_ring_lock);
 
 static struct workqueue_struct *vr_consumer_wq;
@@ -30,11 +37,42 @@ static struct work_struct *vr_consumer;
 static DECLARE_WAIT_QUEUE_HEAD(vr_progress_wait);
 static u64 vr_applied;		/* tickets below this are applied */
 static bool vr_rescan_pending = true;
+static bool vr_stopped;		/* the consumer is gone: nobody waits */
+
+/* How long a reader waits for the consumer before it gives up. */
+#define VR_SYNC_TIMEOUT (2 * HZ)
 
 void vr_queue_init(struct workqueue_struct *wq, struct work_struct *consumer)
 {
 	vr_consumer_wq = wq;
 	vr_consumer = consumer;
+}
+
+static void vr_leaving_add(struct device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < VR_LEAVING_MAX; i++) {
+		if (!vr_leaving[i]) {
+			vr_leaving[i] = dev;
+			return;
+		}
+	}
+	vr_leaving_overflow++;
+}
+
+static void vr_leaving_del(struct device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < VR_LEAVING_MAX; i++) {
+		if (vr_leaving[i] == dev) {
+			vr_leaving[i] = NULL;
+			return;
+		}
+	}
+	if (vr_leaving_overflow)
+		vr_leaving_overflow--;
 }
 
 void vr_queue_push(const struct vr_record *rec)
@@ -52,7 +90,7 @@ void vr_queue_push(const struct vr_record *rec)
 		slot->ticket = vr_head++;
 		get_device(slot->dev);
 		if (slot->kind == VR_REC_UNREGISTERED)
-			vr_unregisters++;
+			vr_leaving_add(slot->dev);
 	}
 	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
 	queue_work(vr_consumer_wq, vr_consumer);
@@ -68,7 +106,7 @@ bool vr_queue_pop(struct vr_record *rec)
 	if (found) {
 		*rec = vr_ring[vr_tail++ % VR_QUEUE_LEN];
 		if (rec->kind == VR_REC_UNREGISTERED)
-			vr_unregisters--;
+			vr_leaving_del(rec->dev);
 	}
 	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
 	return found;
@@ -101,15 +139,13 @@ u64 vr_queue_ticket(void)
 bool vr_queue_has_unregister(const struct device *dev)
 {
 	unsigned long flags;
-	bool found = false;
-	u64 t;
+	bool found;
+	int i;
 
 	raw_spin_lock_irqsave(&vr_ring_lock, flags);
-	for (t = vr_tail; vr_unregisters && t != vr_head && !found; t++) {
-		const struct vr_record *r = &vr_ring[t % VR_QUEUE_LEN];
-
-		found = r->kind == VR_REC_UNREGISTERED && r->dev == dev;
-	}
+	found = vr_leaving_overflow;
+	for (i = 0; i < VR_LEAVING_MAX && !found; i++)
+		found = vr_leaving[i] == dev;
 	raw_spin_unlock_irqrestore(&vr_ring_lock, flags);
 	return found;
 }
@@ -121,11 +157,35 @@ void vr_queue_set_applied(u64 ticket, bool rescan_pending)
 	wake_up_all(&vr_progress_wait);
 }
 
+/*
+ * 0 once the consumer caught up; -EAGAIN when it did not within
+ * VR_SYNC_TIMEOUT (a rescan waiting for devices); -ESHUTDOWN when the
+ * module is going. Bounded: the caller holds genetlink's lock.
+ */
 int vr_queue_sync(void)
 {
 	u64 target = vr_queue_ticket();
+	long left;
 
-	return wait_event_killable(vr_progress_wait,
-				   READ_ONCE(vr_applied) >= target &&
-				   !READ_ONCE(vr_rescan_pending));
+	left = wait_event_killable_timeout(vr_progress_wait,
+					   READ_ONCE(vr_stopped) ||
+					   (READ_ONCE(vr_applied) >= target &&
+					    !READ_ONCE(vr_rescan_pending)),
+					   VR_SYNC_TIMEOUT);
+	if (left < 0)
+		return left;
+	if (READ_ONCE(vr_stopped))
+		return -ESHUTDOWN;
+	return left ? 0 : -EAGAIN;
+}
+
+/* The consumer is gone: wakes every reader and drops what is queued. */
+void vr_queue_stop(void)
+{
+	struct vr_record rec;
+
+	WRITE_ONCE(vr_stopped, true);
+	wake_up_all(&vr_progress_wait);
+	while (vr_queue_pop(&rec))
+		vr_queue_drop(&rec);
 }

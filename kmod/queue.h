@@ -65,5 +65,6 @@ u64 vr_queue_ticket(void);
  */
 void vr_queue_set_applied(u64 ticket, bool rescan_pending);
 int vr_queue_sync(void);
+void vr_queue_stop(void);
 
 #endif

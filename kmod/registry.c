@@ -130,7 +130,7 @@ static void vr_emit_device(struct vr_out *out, struct vr_device *vd,
 
 static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 {
-	if (!vd->open_known)
+	if (!vd->open_known || vd->group_lost)
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
 		return VFIO_RELEASE_STATE_OPEN;
@@ -191,10 +191,25 @@ static void vr_track_group(struct vr_device *vd)
 	iommu_group_put(group);
 	if (vd->group)
 		list_add_tail(&vd->group_node, &vd->group->devices);
+	else
+		vd->group_lost = true;	/* no memory: never reported free */
+}
+
+/* Seen live by the running scan, or by a record that came after it began. */
+static void vr_touch(struct vr_device *vd, u64 ticket)
+{
+	if (vr_scanning && ticket >= vr_scan_first_ticket)
+		vd->touched = vr_scan_id;
+}
+
+static void vr_retrack_group(struct vr_device *vd)
+{
+	vd->group_lost = false;
+	vr_track_group(vd);
 }
 
 static struct vr_device *vr_track(struct device *dev, const void *cookie,
-				  const char *driver)
+				  const char *driver, u64 ticket)
 {
 	struct vr_tombstone *tomb;
 	struct vr_device *vd;
@@ -213,7 +228,7 @@ static struct vr_device *vr_track(struct device *dev, const void *cookie,
 	}
 	vd->dev = get_device(dev);
 	vd->cookie = cookie;
-	vd->touched = vr_scan_id;
+	vr_touch(vd, ticket);
 	strscpy(vd->name, dev_name(dev), sizeof(vd->name));
 	strscpy(vd->driver, driver, sizeof(vd->driver));
 	tomb = vr_tombstone_find(vd->name);
@@ -335,8 +350,8 @@ static struct vr_device *vr_device_of(struct vr_out *out,
 		vd = NULL;
 	}
 	if (!vd)
-		vd = vr_track(rec->dev, rec->registration,
-			      dev_driver_string(rec->dev));
+		vd = vr_track(rec->dev, rec->registration, rec->driver,
+			      rec->ticket);
 	return vd;
 }
 
@@ -345,11 +360,13 @@ static void vr_register(struct vr_out *out, const struct vr_record *rec)
 {
 	struct vr_device *vd = vr_find_dev(rec->dev);
 
-	if (vd && vd->cookie == rec->registration)
+	if (vd && vd->cookie == rec->registration) {
+		vr_touch(vd, rec->ticket);
 		return;
+	}
 	if (vd)
 		vr_remove(out, vd);
-	vd = vr_track(rec->dev, rec->registration, rec->driver);
+	vd = vr_track(rec->dev, rec->registration, rec->driver, rec->ticket);
 	if (!vd)
 		return;
 	vd->open_known = true;
@@ -388,8 +405,7 @@ void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
 			goto out;
 		break;
 	}
-	if (vr_scanning && rec->ticket >= vr_scan_first_ticket)
-		vd->touched = vr_scan_id;
+	vr_touch(vd, rec->ticket);
 
 	switch (rec->kind) {
 	case VR_REC_OPENED:
@@ -454,8 +470,14 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
 		vd = NULL;
 	}
 	if (!vd) {
-		vd = vr_track(snap->dev, snap->registration, snap->driver);
+		vd = vr_track(snap->dev, snap->registration, snap->driver,
+			      snap->ticket);
 		if (!vd)
+			goto out;
+		vd->touched = vr_scan_id;
+		vd->timestamp_ns = snap->timestamp_ns;
+		/* Busy: unknown until its records or the next scan tell. */
+		if (snap->busy)
 			goto out;
 		vd->open_known = true;
 		vd->open = snap->open;
@@ -463,10 +485,13 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
 			vr_snapshot_group(&out, vd->group, snap->group_claimed,
 					  snap->timestamp_ns);
 		vd->state = vr_state_now(vd);	/* its first state: no event */
-		vd->timestamp_ns = snap->timestamp_ns;
 		goto out;
 	}
 	vd->touched = vr_scan_id;
+	if (snap->busy)
+		goto out;
+	if (vd->group_lost)
+		vr_retrack_group(vd);
 	if (snap->open && !(vd->open_known && vd->open)) {
 		vr_set_opened(vd, NULL);
 		vd->has_opener = false;
@@ -490,8 +515,13 @@ void vr_registry_end_scan(vr_announce_fn announce, void *arg)
 	int bkt;
 
 	mutex_lock(&vr_registry_mutex);
+	/*
+	 * An open device is kept: 6.12 deletes the vfio device before its
+	 * unregistration waits for the users, whose releases still come.
+	 */
 	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev)
-		if (vd->touched != vr_scan_id)
+		if (vd->touched != vr_scan_id &&
+		    vd->state != VFIO_RELEASE_STATE_OPEN)
 			vr_remove(&out, vd);
 	vr_scanning = false;
 	mutex_unlock(&vr_registry_mutex);

@@ -22,6 +22,7 @@ struct vr_device {
 	char name[VFIO_RELEASE_DEVICE_NAME_MAX];
 	char driver[VR_DRIVER_NAME_MAX];
 	struct vr_group *group;		/* NULL: the device has no IOMMU group */
+	bool group_lost;		/* it has one, not tracked: no memory */
 	bool open_known;
 	bool open;
 	enum vfio_release_state state;	/* as last announced */

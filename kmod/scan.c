@@ -8,8 +8,11 @@
  * device lock. What keeps a device's vfio data alive instead is a
  * reference on its vfio device (a child of the PCI device in class
  * "vfio-dev", embedded in the vfio_pci_core_device), taken by the driver
- * core's own child iteration. The device set's lock then orders the
- * reading among the device's open and close records (vr_queue_ticket()).
+ * core's own child iteration. The scan holds it only for a few reads and
+ * a try-lock, never across a sleep: the last reference takes the device
+ * out of its set, and VFIO must see that as soon as the driver lets go.
+ * The device set's lock orders the reading among the device's open and
+ * close records (vr_queue_ticket()).
  */
 
 #include <linux/device.h>
@@ -43,11 +46,16 @@ static int vr_count_one(struct device *dev, void *count)
 	return 0;
 }
 
+/*
+ * Bound (not merely probing or unbinding) to a driver that uses the DMA
+ * API. While a driver probes or unbinds, it may or may not hold the group:
+ * it does not count, so the group reads claimed, never wrongly free.
+ */
 static int vr_kernel_dma_user(struct device *dev, void *unused)
 {
 	struct device_driver *drv = READ_ONCE(dev->driver);
 
-	if (!drv)
+	if (!drv || READ_ONCE(dev->links.status) != DL_DEV_DRIVER_BOUND)
 		return 0;
 	return !(dev_is_pci(dev) && to_pci_driver(drv)->driver_managed_dma);
 }
@@ -88,25 +96,45 @@ static int vr_scan_child(struct device *child, void *data)
 	if (ctx->scan->count == ctx->capacity)
 		return 0;	/* added since counted: its hooks report it */
 	core = container_of(vdev, struct vfio_pci_core_device, vdev);
-	snap = &ctx->scan->snaps[ctx->scan->count++];
-	snap->dev = get_device(&core->pdev->dev);
+	snap = &ctx->scan->snaps[ctx->scan->count];
+	memset(snap, 0, sizeof(*snap));
 	snap->registration = vdev;
+	/* The driver's module stays while the scan runs (vr_scan_barrier). */
 	drv = READ_ONCE(core->pdev->dev.driver);
 	strscpy(snap->driver, drv ? drv->name : "", sizeof(snap->driver));
 
-	mutex_lock(&vdev->dev_set->lock);
-	snap->ticket = vr_queue_ticket();
-	snap->open = vdev->open_count > 0;
-	mutex_unlock(&vdev->dev_set->lock);
-
+	if (mutex_trylock(&vdev->dev_set->lock)) {
+		snap->ticket = vr_queue_ticket();
+		snap->open = vdev->open_count > 0;
+		mutex_unlock(&vdev->dev_set->lock);
+	} else {
+		snap->busy = true;
+		snap->ticket = vr_queue_ticket();
+	}
+	/*
+	 * Unregistration deletes the vfio device before its record is
+	 * pushed: one still registered after the ticket was read has its
+	 * UNREGISTERED record, if any, after the ticket.
+	 */
+	if (!device_is_registered(child))
+		return 0;
+	ctx->scan->busy += snap->busy;
+	snap->dev = get_device(&core->pdev->dev);
 	snap->timestamp_ns = ktime_get_ns();
-	vr_read_group(snap, snap->dev);
+	ctx->scan->count++;
 	return 0;
 }
 
 static int vr_scan_pci(struct device *dev, void *data)
 {
-	return device_for_each_child(dev, data, vr_scan_child);
+	struct vr_scan_ctx *ctx = data;
+	unsigned int first = ctx->scan->count;
+
+	device_for_each_child(dev, ctx, vr_scan_child);
+	/* With no vfio device held: this sleeps on the group's mutex. */
+	for (; first < ctx->scan->count; first++)
+		vr_read_group(&ctx->scan->snaps[first], dev);
+	return 0;
 }
 
 int vr_scan_all(struct vr_scan *scan)
@@ -114,6 +142,7 @@ int vr_scan_all(struct vr_scan *scan)
 	struct vr_scan_ctx ctx = { .scan = scan };
 
 	scan->count = 0;
+	scan->busy = 0;
 	scan->snaps = NULL;
 	/* Not loaded: then no device can be driven by it. */
 	ctx.core_request = symbol_get(vfio_pci_core_request);

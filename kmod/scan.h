@@ -12,6 +12,7 @@ struct vr_snapshot {
 	const void *registration;	/* the vfio device, as an identity */
 	u64 ticket;			/* records below it happened before */
 	u64 timestamp_ns;
+	bool busy;			/* its set was locked: state not read */
 	bool open;
 	bool has_group;
 	bool group_claimed;		/* claimed for user DMA */
@@ -20,14 +21,16 @@ struct vr_snapshot {
 };
 
 struct vr_scan {
-	struct vr_snapshot *snaps;	/* in ticket order */
+	struct vr_snapshot *snaps;	/* in ticket order, busy ones aside */
 	unsigned int count;
+	unsigned int busy;
 };
 
 /*
- * Reads every device a vfio_pci_core driver drives. Never holds a lock
- * VFIO try-locks; waits only for each device set's lock, which VFIO holds
- * around opens and closes. 0 or -ENOMEM.
+ * Reads every device a vfio_pci_core driver drives. Never takes a lock
+ * VFIO try-locks, and never waits for one VFIO holds: a device whose set
+ * is locked (an open, close or reset in progress) is reported busy, to be
+ * read again later. 0 or -ENOMEM.
  */
 int vr_scan_all(struct vr_scan *scan);
 void vr_scan_free(struct vr_scan *scan);

@@ -70,6 +70,9 @@
  *                      unique for the module instance, never reused; a
  *                      device unbound and bound again, or removed and
  *                      added again at the same address, gets a new one
+ *                      (when a RESYNC came in between, the kernel offers
+ *                      no identity to tell a quick unbind and rebind
+ *                      from nothing happening: both may keep the id)
  *   VFIO_RELEASE_A_OPENER_PID: u32, thread group id of the task that last
  *                      opened the device (only while it is open, and only
  *                      when the open was seen)

@@ -45,7 +45,11 @@ check monitor-json-valid mon_log_sane
 mon_stop
 
 # Only B opened: its group is claimed, so A, free before, is not any more.
+# Each of A's steps is a uevent too: claimed, then free.
 mon_start
+"$VR_HELPERS/uevent-listen" -t 60 >/tmp/uevent-a.log &
+ue_pid=$!
+vr_wait 10 grep -q ready /tmp/uevent-a.log
 "$HOLD" -d "$b" pause >/tmp/hold.log 2>&1 &
 hold_pid=$!
 vr_wait 10 grep -q paused /tmp/hold.log
@@ -60,6 +64,10 @@ wait "$hold_pid" 2>/dev/null
 mon_wait_for "$b" free
 check sibling-closed-a-free-again vr_wait 10 bash -c "[ \"\$('$VR_CLI' status --json $a | jq -r .state)\" = free ]"
 check sibling-a-events expect_eq "$(mon_events "$a")" "group-claimed claimed group-released free"
+kill "$ue_pid" 2>/dev/null
+wait "$ue_pid" 2>/dev/null
+a_uevents=$(grep "^uevent change .*/$a " /tmp/uevent-a.log | grep -o 'VFIO_RELEASE_EVENT=[a-z]*' | cut -d= -f2 | tr '\n' ' ')
+check sibling-a-uevents expect_eq "$a_uevents" "claimed free "
 mon_stop
 check module-unloads vr_unload
 vr_done

@@ -2,7 +2,7 @@
 /*
  * vfio-churn: VFIO load for the scale tests.
  *
- *   vfio-churn reset-loop -d ADDR [-n ITERATIONS]
+ *   vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]
  *
  *     Opens ADDR through the VFIO group/container API and runs ITERATIONS
  *     (default 100) rounds of: VFIO_DEVICE_RESET on the device fd, then a
@@ -15,7 +15,8 @@
  *       resets=N eagain=N reset_fail=N open_fail=N ms=N
  *
  *     (resets: attempts) and exits 0 when every count but resets is 0,
- *     1 otherwise, 2 on a setup error.
+ *     1 otherwise, 2 on a setup error. With -c, no VFIO_DEVICE_RESET:
+ *     only open/close cycles (the benchmark's churn).
  *
  *   vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]
  *
@@ -34,6 +35,7 @@
 #include <linux/vfio.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +47,7 @@
 
 #include "vfio-group.h"
 
-#define MAX_DEVS 1024
+#define MAX_DEVS 2048
 #define MAX_GROUPS 64
 
 struct dev {
@@ -79,7 +81,7 @@ fail(const char *fmt, ...)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS]\n"
+		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]\n"
 		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n");
 	exit(2);
 }
@@ -206,11 +208,15 @@ static int reset_loop(int argc, char **argv)
 	long iterations = 100, i;
 	unsigned long resets = 0, eagain = 0, reset_fail = 0, open_fail = 0;
 	unsigned long long t0;
+	bool cycles_only = false;
 	struct dev *d;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "cd:n:")) != -1) {
 		switch (opt) {
+		case 'c':
+			cycles_only = true;
+			break;
 		case 'd':
 			if (ndevs)
 				usage();
@@ -238,7 +244,7 @@ static int reset_loop(int argc, char **argv)
 		fprintf(stderr, "vfio-churn: first open: %s\n", strerror(errno));
 	}
 	for (i = 0; i < iterations; i++) {
-		if (d->fd >= 0) {
+		if (d->fd >= 0 && !cycles_only) {
 			resets++;
 			if (ioctl(d->fd, VFIO_DEVICE_RESET)) {
 				if (errno == EAGAIN)
@@ -248,6 +254,8 @@ static int reset_loop(int argc, char **argv)
 				fprintf(stderr, "vfio-churn: round %ld: VFIO_DEVICE_RESET: %s\n",
 					i, strerror(errno));
 			}
+		}
+		if (d->fd >= 0) {
 			close(d->fd);
 			d->fd = -1;
 		}

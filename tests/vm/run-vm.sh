@@ -27,6 +27,8 @@
 # bridge). The guest gets VR_TOPOLOGY=scale and VR_SCALE_COUNT=320; it
 # finds them as the 1234:11e8 functions below a pcie-pci-bridge (see
 # vr_scale_devices in guest-lib.sh). The VM then gets more memory.
+# "scale1k" does the same with seven bridges: 1120 more edu functions.
+# VR_TOPOLOGY=NAME in the environment overrides the header.
 # A header line "# vr-timeout: N" sets the run's timeout (VR_TIMEOUT wins).
 #
 # Hot-plug channel: the outer QEMU has a QMP socket, and the guest's third
@@ -88,10 +90,11 @@ done
 
 # Header lines of the guest script: "# vr-topology: NAME", "# vr-timeout: N".
 topology=$(sed -n 's/^# vr-topology:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$script" | head -n1)
-topology=${topology:-default}
+# VR_TOPOLOGY in the environment wins (the benchmarks pick their size).
+topology=${VR_TOPOLOGY:-${topology:-default}}
 hdr_timeout=$(sed -n 's/^# vr-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$script" | head -n1)
 case $topology in
-default | scale) ;;
+default | scale | scale1k) ;;
 *) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
 esac
 timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
@@ -145,12 +148,13 @@ tcg_thread=${VR_TCG_THREAD:-single}
 
 mem=2048
 extra=()
-if [ "$topology" = scale ]; then
-	# 320 vfio-pci devices: their config space copies, BAR bookkeeping and
-	# the module's records want more than the default VM has to spare.
-	mem=3072
-	append+=" VR_SCALE_COUNT=320"
-	for b in 1 2; do
+case $topology in scale | scale1k)
+	# 160 vfio-pci devices per bridge: their config space copies, BAR
+	# bookkeeping and the module's records want more memory.
+	bridges=2 mem=3072
+	[ "$topology" = scale ] || bridges=7 mem=4096
+	append+=" VR_SCALE_COUNT=$((bridges * 160))"
+	for b in $(seq 1 "$bridges"); do
 		extra+=(-device "pcie-root-port,id=rps$b,chassis=$((10 + b)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + b - 1)))")
 		extra+=(-device "pcie-pci-bridge,id=brs$b,bus=rps$b,addr=0.0")
 		# Slot 0 of a pcie-pci-bridge is taken (SHPC); slots are hex.
@@ -162,7 +166,8 @@ if [ "$topology" = scale ]; then
 			done
 		done
 	done
-fi
+	;;
+esac
 
 # The QMP socket and the guest's request channel: short paths (a unix
 # socket path is limited to 108 bytes), removed at exit.

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helper-util.h"
 #include "vfio-group.h"
 
 #define MAX_DEVS 2048
@@ -63,35 +64,12 @@ static int ngroups;
 static int container = -1;
 static volatile sig_atomic_t got_usr1;
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "vfio-churn: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	exit(2);
-}
-
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]\n"
 		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n");
 	exit(2);
-}
-
-static unsigned long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void add_dev(const char *addr)

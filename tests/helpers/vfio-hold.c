@@ -36,6 +36,7 @@
 #include <limits.h>
 #include <linux/vfio.h>
 
+#include "helper-util.h"
 #include "vfio-group.h"
 #include <signal.h>
 #include <stdarg.h>
@@ -73,21 +74,6 @@ static void *map_addr;
 static size_t map_len;
 static pid_t children[MAX_CHILDREN];
 static int nchildren;
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
-{
-	int err = errno;
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, "vfio-hold: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(err));
-	exit(2);
-}
 
 static void usage(void)
 {

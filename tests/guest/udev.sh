@@ -118,7 +118,7 @@ check log-seq-free expect_eq "$(field "$free" seq)" "$(status_field "$dev" seq)"
 check log-seq-order test "$(field "$rel" seq)" -lt "$(field "$free" seq)"
 check log-generation expect_eq "$(field "$free" generation)" 1
 check log-driver expect_eq "$(field "$free" driver)" vfio-pci
-check log-released-then-free expect_eq "$(story "$dev")" "released: free: "
+check log-released-then-free expect_eq "$(story "$dev")" "claimed: released: free: "
 # udev itself saw the keys on the change event (as udevadm monitor prints it).
 check udev-event-keys vr_wait 10 grep -q "VFIO_RELEASE_SEQ=$(field "$free" seq)\$" "$UMON_LOG"
 
@@ -145,7 +145,7 @@ check nic-interface-appears vr_wait 15 net_up "$nic"
 vr_info "e1000e back $((SECONDS - t0)) s after the holder was killed"
 check nic-override-cleared expect_eq "$(cat "/sys/bus/pci/devices/$nic/driver_override")" "(null)"
 check nic-reattach-logged vr_wait 10 logged_times "$nic" "reattached to e1000e" 1
-check nic-reattach-after-free expect_eq "$(story "$nic")" "released: free: free, reattached "
+check nic-reattach-after-free expect_eq "$(story "$nic")" "claimed: released: free: free, reattached "
 vr_info "syslog: $(logged "$nic" | grep -E 'returning|reattached' | tr '\n' '|')"
 check nic-free-event-carried-mark free_event_has "$nic" VFIO_RELEASE_AUTO_REATTACH=1
 udevadm settle --timeout=60

@@ -125,7 +125,7 @@ check ntf-free-attrs jq_check /tmp/ynl-events.json \
 	"$ntf | .device == \$d and .state == \"free\" and .generation == 1 and .\"free-count\" == 1 and .\"iommu-group\" == \$g" \
 	--arg n device-free --arg d "$dev" --argjson g "$group"
 check ntf-seq-increasing jq_check /tmp/ynl-events.json \
-	'[.[].msg.seq] as $s | ($s | length) == 5 and $s == ($s | sort) and ($s | unique | length) == 5'
+	'[.[].msg.seq] as $s | ($s | length) == 6 and $s == ($s | sort) and ($s | unique | length) == 6'
 check do-seq-is-free-seq test "$(jq -r .seq /tmp/ynl-do.json)" = \
 	"$(jq -r '.[] | select(.name == "device-free") | .msg.seq' /tmp/ynl-events.json)"
 vr_info "ynl device-released: $(jq -c '.[] | select(.name == "device-released")' /tmp/ynl-events.json)"

@@ -33,6 +33,8 @@ MODULE_PARM_DESC(maxactive, "concurrent calls each sleeping hook can follow (def
 
 #define VR_MAXACTIVE_MIN 64
 #define VR_MAXACTIVE_MAX 1024
+/* What an administrator may ask for. */
+#define VR_MAXACTIVE_LIMIT 8192
 
 /* What a hook is. */
 #define VR_OPTIONAL	BIT(0)	/* absent in some kernels; so are its callers */
@@ -73,9 +75,9 @@ static struct vr_hook vr_hooks[] = {
 	/* Tells a bus reset after a failed function reset at close. */
 	VR_HOOK(NULL, "pci_reset_bus", vr_save_arg, bus_reset, VR_SLEEPS),
 	VR_HOOK(NULL, "iommu_group_claim_dma_owner",
-		vr_save_group, group_claimed, 0),
+		vr_save_group, group_claimed, VR_SLEEPS),
 	VR_HOOK(NULL, "iommu_group_release_dma_owner",
-		vr_save_group, group_released, 0),
+		vr_save_group, group_released, VR_SLEEPS),
 	/* The iommufd device cdev path; kernels without it never call these. */
 	VR_HOOK(NULL, "iommu_device_claim_dma_owner",
 		vr_save_arg, dma_claimed, VR_OPTIONAL),
@@ -254,8 +256,10 @@ static void vr_size_maxactive(void)
 {
 	int devices = 0;
 
-	if (maxactive > 0)
+	if (maxactive > 0) {
+		maxactive = min(maxactive, VR_MAXACTIVE_LIMIT);
 		return;
+	}
 	bus_for_each_dev(&pci_bus_type, NULL, &devices, vr_count_device);
 	maxactive = clamp(devices, VR_MAXACTIVE_MIN, VR_MAXACTIVE_MAX);
 }

@@ -33,19 +33,37 @@ static DECLARE_WORK(vr_work, vr_work_fn);
  */
 static void vr_miss_watch_fn(struct work_struct *work);
 static DECLARE_DEFERRABLE_WORK(vr_miss_watch, vr_miss_watch_fn);
-/* A rescan put off (see VR_RESCANS_PER_RUN) must not wait for an idle CPU. */
-static DECLARE_DELAYED_WORK(vr_rescan_retry, vr_miss_watch_fn);
+/* A rescan put off must not wait for an idle CPU to wake. */
+static void vr_retry_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(vr_retry, vr_retry_fn);
 static bool vr_stopping;
 
-/* Worker state. */
+/*
+ * Worker state. A rescan is due after a loss (announced by a RESYNC, and
+ * readers wait for it), or to finish reading devices a scan found busy or
+ * knows only in part (quiet, readers do not wait, backing off).
+ */
 static bool vr_rescan = true;	/* the first run reads every device */
-/* The last scan found devices busy: read again after a pause, quietly. */
-static bool vr_busy_retry;
-static bool vr_busy_wait;
 static enum vfio_release_resync_reason vr_reason;
+static bool vr_unsettled;	/* some device needs a quiet reading */
+static bool vr_retry_due;
+static unsigned long vr_retry_delay;
 static u64 vr_missed_seen, vr_lost_seen;
 static u64 vr_applied_ticket;	/* tickets below it are applied */
 static bool vr_undelivered;
+/* The record popped while the snapshots before it are applied. */
+static const struct vr_record *vr_in_hand;
+
+#define VR_RETRY_MIN (HZ / 10)
+#define VR_RETRY_MAX (2 * HZ)
+/* Records applied between two reports of progress to readers. */
+#define VR_BATCH 64
+
+static bool vr_leaving(const struct device *dev)
+{
+	return (vr_in_hand && vr_in_hand->kind == VR_REC_UNREGISTERED &&
+		vr_in_hand->dev == dev) || vr_queue_has_unregister(dev);
+}
 
 static void vr_announce(const struct vr_transition *t, void *arg)
 {
@@ -61,8 +79,7 @@ static void vr_announce(const struct vr_transition *t, void *arg)
 		vr_undelivered = true;
 	/* Not for a device on its way out: its path may be cut short. */
 	if (!vd || t->cmd == VFIO_RELEASE_CMD_DEVICE_REMOVED ||
-	    !device_is_registered(vd->dev) ||
-	    vr_queue_has_unregister(vd->dev))
+	    !device_is_registered(vd->dev) || vr_leaving(vd->dev))
 		return;
 	if (vr_uevent_send(t->cmd, vd))
 		dev_warn_ratelimited(vd->dev, "could not send a uevent\n");
@@ -70,10 +87,13 @@ static void vr_announce(const struct vr_transition *t, void *arg)
 
 static void vr_apply_record(struct vr_record *rec)
 {
-	if (rec->kind == VR_REC_REARMED && !vr_rescan) {
+	if (rec->kind == VR_REC_REARMED) {
 		vr_rescan = true;
 		vr_reason = VFIO_RELEASE_RESYNC_REARMED;
 	}
+	/* A new registration's first state needs its group's. */
+	if (rec->kind == VR_REC_REGISTERED)
+		rec->group_read = vr_scan_group(rec->dev, &rec->group_claimed);
 	vr_registry_apply(rec, vr_announce, NULL);
 	vr_applied_ticket = rec->ticket + 1;
 	vr_queue_drop(rec);
@@ -99,75 +119,88 @@ static void vr_note_losses(void)
 	}
 }
 
+static void vr_apply_snapshot(const struct vr_snapshot *snap, bool after_loss)
+{
+	vr_registry_apply_snapshot(snap, after_loss, vr_announce, NULL);
+}
+
 /* Snapshots and records, merged by ticket. */
 static void vr_rescan_all(void)
 {
 	enum vfio_release_resync_reason reason = vr_reason;
+	bool after_loss = reason != VFIO_RELEASE_RESYNC_UNSPEC;
 	struct vr_record rec;
 	struct vr_scan scan;
 	unsigned int i = 0;
 
-	vr_rescan = false;
-	vr_busy_retry = false;
-	vr_reason = VFIO_RELEASE_RESYNC_UNSPEC;
 	vr_registry_begin_scan(vr_queue_ticket());
 	if (vr_scan_all(&scan)) {
-		/* Try again at the next batch; nothing is removed meanwhile. */
-		vr_rescan = true;
-		vr_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
-		scan.count = 0;
+		/* Nothing is removed, the reason stays: read again later. */
+		vr_registry_end_scan_aborted();
+		vr_retry_due = true;
+		return;
 	}
+	vr_rescan = false;
+	vr_reason = VFIO_RELEASE_RESYNC_UNSPEC;
 	while (i < scan.count) {
 		if (!vr_queue_pop(&rec)) {
-			vr_registry_apply_snapshot(&scan.snaps[i++], vr_announce,
-						   NULL);
+			vr_apply_snapshot(&scan.snaps[i++], after_loss);
 			continue;
 		}
+		vr_in_hand = &rec;
 		while (i < scan.count && scan.snaps[i].ticket <= rec.ticket)
-			vr_registry_apply_snapshot(&scan.snaps[i++], vr_announce,
-						   NULL);
+			vr_apply_snapshot(&scan.snaps[i++], after_loss);
+		vr_in_hand = NULL;
 		vr_apply_record(&rec);
 	}
 	/* Every record before the scan must be in before absence counts. */
 	while (!vr_rescan && vr_queue_pop(&rec))
 		vr_apply_record(&rec);
 	if (!vr_rescan)
-		vr_registry_end_scan(vr_announce, NULL);
-	if (scan.busy && !vr_rescan) {
-		vr_rescan = true;
-		vr_busy_retry = true;
-		vr_busy_wait = true;
-	}
+		vr_unsettled = vr_registry_end_scan(vr_announce, NULL);
+	else
+		vr_registry_end_scan_aborted();
 	vr_scan_free(&scan);
 	if (reason != VFIO_RELEASE_RESYNC_UNSPEC)
 		vr_registry_resync(reason, vr_missed_seen + vr_lost_seen,
 				   vr_announce, NULL);
 }
 
-/* Rescans one run may do; more wait for the miss watch (no busy loop). */
+/* Applies up to a batch of records; whether there were any. */
+static bool vr_apply_batch(void)
+{
+	struct vr_record rec;
+	unsigned int n = 0;
+
+	while (n < VR_BATCH && !vr_rescan && vr_queue_pop(&rec)) {
+		vr_apply_record(&rec);
+		n++;
+	}
+	return n;
+}
+
+/* Rescans one run may do; more wait for the retry timer (no busy loop). */
 #define VR_RESCANS_PER_RUN 2
 
 static void vr_work_fn(struct work_struct *work)
 {
 	unsigned int rescans = 0;
-	struct vr_record rec;
 
 	for (;;) {
 		vr_note_losses();
-		if (vr_rescan && vr_reason != VFIO_RELEASE_RESYNC_UNSPEC)
-			vr_busy_retry = false;	/* a real loss: now */
-		if (vr_rescan && !(vr_busy_retry && vr_busy_wait)) {
-			vr_queue_set_applied(vr_applied_ticket, !vr_busy_retry);
-			if (rescans++ == VR_RESCANS_PER_RUN)
+		if (vr_rescan && !vr_retry_due) {
+			vr_queue_set_applied(vr_applied_ticket, true);
+			if (rescans++ == VR_RESCANS_PER_RUN) {
+				vr_retry_due = true;
 				break;
+			}
 			vr_rescan_all();
 			continue;
 		}
-		if (!vr_queue_pop(&rec))
+		if (!vr_apply_batch())
 			break;
-		do {
-			vr_apply_record(&rec);
-		} while (!vr_rescan && vr_queue_pop(&rec));
+		/* Readers whose records are in go on while others arrive. */
+		vr_queue_set_applied(vr_applied_ticket, vr_rescan);
 	}
 	if (vr_undelivered) {
 		vr_registry_resync(VFIO_RELEASE_RESYNC_NO_MEMORY,
@@ -177,20 +210,34 @@ static void vr_work_fn(struct work_struct *work)
 		vr_undelivered = false;
 	}
 	/* Readers wait for lost records to be read again, not for busy sets. */
-	vr_queue_set_applied(vr_applied_ticket, vr_rescan && !vr_busy_retry);
+	vr_queue_set_applied(vr_applied_ticket, vr_rescan);
 	if (READ_ONCE(vr_stopping))
 		return;
-	if (vr_rescan)
-		mod_delayed_work(vr_wq, &vr_rescan_retry,
-				 vr_busy_retry ? HZ / 4 : HZ / 10);
-	else
+	if (vr_rescan || vr_unsettled) {
+		/* Never pushed back by later runs: queue, not mod. */
+		if (!vr_retry_delay || !vr_unsettled)
+			vr_retry_delay = VR_RETRY_MIN;
+		queue_delayed_work(vr_wq, &vr_retry, vr_retry_delay);
+	} else {
+		vr_retry_delay = 0;
 		mod_delayed_work(vr_wq, &vr_miss_watch, HZ);
+	}
+}
+
+static void vr_retry_fn(struct work_struct *work)
+{
+	vr_retry_due = false;
+	if (vr_unsettled && !vr_rescan) {
+		/* A quiet reading; each one that leaves some unread waits more. */
+		vr_rescan = true;
+		vr_retry_delay = min(2 * vr_retry_delay, (unsigned long)VR_RETRY_MAX);
+	}
+	queue_work(vr_wq, &vr_work);
 }
 
 static void vr_miss_watch_fn(struct work_struct *work)
 {
-	vr_busy_wait = false;
-	if (vr_rescan || vr_hooks_missed() != vr_missed_seen)
+	if (vr_hooks_missed() != vr_missed_seen)
 		queue_work(vr_wq, &vr_work);
 }
 
@@ -212,11 +259,14 @@ void vr_pipeline_exit(void)
 {
 	WRITE_ONCE(vr_stopping, true);
 	cancel_delayed_work_sync(&vr_miss_watch);
-	cancel_delayed_work_sync(&vr_rescan_retry);
+	cancel_delayed_work_sync(&vr_retry);
 	flush_work(&vr_work);
 	cancel_delayed_work_sync(&vr_miss_watch);
-	cancel_delayed_work_sync(&vr_rescan_retry);
+	cancel_delayed_work_sync(&vr_retry);
 	destroy_workqueue(vr_wq);
-	/* Readers stop waiting; what a cut-short run left is dropped. */
+	/*
+	 * Readers stop waiting. A run cut short by its rescan limit may have
+	 * left records: they are dropped, and the module is going anyway.
+	 */
 	vr_queue_stop();
 }

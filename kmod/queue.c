@@ -40,7 +40,7 @@ static bool vr_rescan_pending = true;
 static bool vr_stopped;		/* the consumer is gone: nobody waits */
 
 /* How long a reader waits for the consumer before it gives up. */
-#define VR_SYNC_TIMEOUT (2 * HZ)
+#define VR_SYNC_TIMEOUT HZ
 
 void vr_queue_init(struct workqueue_struct *wq, struct work_struct *consumer)
 {
@@ -159,8 +159,9 @@ void vr_queue_set_applied(u64 ticket, bool rescan_pending)
 
 /*
  * 0 once the consumer caught up; -EAGAIN when it did not within
- * VR_SYNC_TIMEOUT (a rescan waiting for devices); -ESHUTDOWN when the
- * module is going. Bounded: the caller holds genetlink's lock.
+ * VR_SYNC_TIMEOUT (a rescan under way); -ESHUTDOWN when the module is
+ * going; -EINTR when killed. Bounded and short: the caller holds
+ * genetlink's lock for reading.
  */
 int vr_queue_sync(void)
 {
@@ -173,7 +174,7 @@ int vr_queue_sync(void)
 					    !READ_ONCE(vr_rescan_pending)),
 					   VR_SYNC_TIMEOUT);
 	if (left < 0)
-		return left;
+		return -EINTR;
 	if (READ_ONCE(vr_stopped))
 		return -ESHUTDOWN;
 	return left ? 0 : -EAGAIN;

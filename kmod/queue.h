@@ -34,6 +34,8 @@ struct vr_record {
 	u64 timestamp_ns;
 	u64 close_ns;
 	u32 reset;		/* enum vfio_release_reset */
+	bool group_read;	/* REGISTERED: the pipeline read the group */
+	bool group_claimed;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 	char driver[VR_DRIVER_NAME_MAX];

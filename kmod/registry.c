@@ -89,15 +89,16 @@ static struct vr_group *vr_group_get(u32 id, bool create)
 	return g;
 }
 
+/* A group not read yet counts as claimed: released, never wrongly free. */
 static bool vr_group_claimed(const struct vr_group *g)
 {
-	return g && (g->claimed || g->device_claims);
+	return g && (!g->known || g->claimed || g->device_claims);
 }
 
 /* A group nothing refers to and nothing claims is forgotten. */
 static void vr_group_put(struct vr_group *g)
 {
-	if (g && list_empty(&g->devices) && !vr_group_claimed(g)) {
+	if (g && list_empty(&g->devices) && g->known && !vr_group_claimed(g)) {
 		hash_del(&g->node);
 		kfree(g);
 	}
@@ -130,7 +131,8 @@ static void vr_emit_device(struct vr_out *out, struct vr_device *vd,
 
 static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 {
-	if (!vd->open_known || vd->group_lost)
+	if (!vd->open_known || vd->group_lost ||
+	    (vd->group && !vd->group->known))
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
 		return VFIO_RELEASE_STATE_OPEN;
@@ -146,6 +148,24 @@ static void vr_settle(struct vr_out *out, struct vr_device *vd, u64 now)
 	if (next == vd->state || next == VFIO_RELEASE_STATE_UNKNOWN)
 		return;
 	vd->timestamp_ns = now;
+	if (vd->quiet) {
+		/* A device first seen by a scan: its first state, no event. */
+		vd->quiet = false;
+		vd->state = next;
+		return;
+	}
+	if (vd->state == VFIO_RELEASE_STATE_UNKNOWN) {
+		/* Known now: its state is announced, but nothing is counted. */
+		enum vfio_release_cmd cmd = VFIO_RELEASE_CMD_DEVICE_RELEASED;
+
+		if (next == VFIO_RELEASE_STATE_OPEN)
+			cmd = VFIO_RELEASE_CMD_DEVICE_OPENED;
+		else if (next == VFIO_RELEASE_STATE_FREE)
+			cmd = VFIO_RELEASE_CMD_DEVICE_FREE;
+		vd->state = next;
+		vr_emit_device(out, vd, cmd);
+		return;
+	}
 	if (next == VFIO_RELEASE_STATE_OPEN) {
 		vd->state = next;
 		vd->opens++;
@@ -323,9 +343,11 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 	switch (rec->kind) {
 	case VR_REC_GROUP_CLAIMED:
 		g->claimed = true;
+		g->known = true;
 		break;
 	case VR_REC_GROUP_RELEASED:
 		g->claimed = false;
+		g->known = true;
 		break;
 	case VR_REC_DMA_CLAIMED:
 		g->device_claims++;
@@ -370,6 +392,10 @@ static void vr_register(struct vr_out *out, const struct vr_record *rec)
 	if (!vd)
 		return;
 	vd->open_known = true;
+	if (vd->group && !vd->group->known && rec->group_read) {
+		vd->group->known = true;
+		vd->group->claimed = rec->group_claimed;
+	}
 	vd->state = vr_state_now(vd);	/* its first state: no event */
 	vd->timestamp_ns = rec->timestamp_ns;
 }
@@ -406,6 +432,7 @@ void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
 		break;
 	}
 	vr_touch(vd, rec->ticket);
+	vd->quiet = false;	/* seen happening: announced */
 
 	switch (rec->kind) {
 	case VR_REC_OPENED:
@@ -450,14 +477,20 @@ static void vr_snapshot_group(struct vr_out *out, struct vr_group *g,
 {
 	bool was = vr_group_claimed(g);
 
-	if (claimed == was)
+	g->known = true;
+	if (claimed == was && (claimed || !g->device_claims))
 		return;
 	g->claimed = claimed;
 	g->device_claims = 0;
 	vr_group_settle(out, g, was, now);
 }
 
-void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
+/*
+ * A busy snapshot (its device set was locked) has the group but not the
+ * open count: a new device is unknown until read; a known one, after a
+ * loss, is unknown too, since records about it may be gone.
+ */
+void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 				vr_announce_fn announce, void *arg)
 {
 	struct vr_out out = { announce, arg };
@@ -474,55 +507,83 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
 			      snap->ticket);
 		if (!vd)
 			goto out;
-		vd->touched = vr_scan_id;
 		vd->timestamp_ns = snap->timestamp_ns;
-		/* Busy: unknown until its records or the next scan tell. */
-		if (snap->busy)
-			goto out;
-		vd->open_known = true;
-		vd->open = snap->open;
-		if (vd->group)
-			vr_snapshot_group(&out, vd->group, snap->group_claimed,
-					  snap->timestamp_ns);
-		vd->state = vr_state_now(vd);	/* its first state: no event */
-		goto out;
+		/* Settled right here: its first state, no event. */
+		vd->quiet = !snap->busy;
 	}
 	vd->touched = vr_scan_id;
-	if (snap->busy)
-		goto out;
 	if (vd->group_lost)
 		vr_retrack_group(vd);
-	if (snap->open && !(vd->open_known && vd->open)) {
-		vr_set_opened(vd, NULL);
-		vd->has_opener = false;
-	} else if (!snap->open && (!vd->open_known || vd->open)) {
-		vr_set_released(&out, vd, NULL, snap->timestamp_ns);
-	}
-	if (vd->group)
+	if (vd->group && snap->has_group)
 		vr_snapshot_group(&out, vd->group, snap->group_claimed,
 				  snap->timestamp_ns);
+	if (snap->busy) {
+		if (after_loss && vd->open_known) {
+			vd->open_known = false;
+			vd->state = VFIO_RELEASE_STATE_UNKNOWN;
+		}
+		goto out;
+	}
+	if (!vd->open_known) {
+		vd->open_known = true;
+		vd->open = snap->open;
+		vd->has_opener = false;
+	} else if (snap->open && !vd->open) {
+		vr_set_opened(vd, NULL);
+		vd->has_opener = false;
+	} else if (!snap->open && vd->open) {
+		vr_set_released(&out, vd, NULL, snap->timestamp_ns);
+	}
 	vr_settle(&out, vd, snap->timestamp_ns);
 out:
 	mutex_unlock(&vr_registry_mutex);
 }
 
-/* What the scan did not find, and no later record named, is gone. */
-void vr_registry_end_scan(vr_announce_fn announce, void *arg)
+/*
+ * A device whose driver is letting go: 6.12 deletes the vfio device, which
+ * a scan then cannot see, before unregistration waits for the users.
+ */
+static bool vr_unbinding(const struct device *dev)
+{
+	return READ_ONCE(dev->links.status) == DL_DEV_UNBINDING &&
+	       READ_ONCE(dev->driver);
+}
+
+/*
+ * What the scan did not find, and no later record named, is gone. Returns
+ * whether some device or group still needs a reading.
+ */
+bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 {
 	struct vr_out out = { announce, arg };
 	struct vr_device *vd;
 	struct hlist_node *tmp;
+	bool unsettled = false;
 	int bkt;
 
 	mutex_lock(&vr_registry_mutex);
-	/*
-	 * An open device is kept: 6.12 deletes the vfio device before its
-	 * unregistration waits for the users, whose releases still come.
-	 */
-	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev)
-		if (vd->touched != vr_scan_id &&
-		    vd->state != VFIO_RELEASE_STATE_OPEN)
+	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev) {
+		if (vd->touched != vr_scan_id) {
+			if (vd->state == VFIO_RELEASE_STATE_OPEN &&
+			    vr_unbinding(vd->dev)) {
+				unsettled = true;
+				continue;
+			}
 			vr_remove(&out, vd);
+			continue;
+		}
+		unsettled |= !vd->open_known || vd->group_lost ||
+			     (vd->group && !vd->group->known);
+	}
+	vr_scanning = false;
+	mutex_unlock(&vr_registry_mutex);
+	return unsettled;
+}
+
+/* A scan that could not run: nothing is removed for it. */
+void vr_registry_end_scan_aborted(void)
+{
+	mutex_lock(&vr_registry_mutex);
 	vr_scanning = false;
 	mutex_unlock(&vr_registry_mutex);
 }

@@ -23,6 +23,7 @@ struct vr_device {
 	char driver[VR_DRIVER_NAME_MAX];
 	struct vr_group *group;		/* NULL: the device has no IOMMU group */
 	bool group_lost;		/* it has one, not tracked: no memory */
+	bool quiet;			/* its first state is not announced */
 	bool open_known;
 	bool open;
 	enum vfio_release_state state;	/* as last announced */
@@ -46,6 +47,7 @@ struct vr_group {
 	struct hlist_node node;
 	struct list_head devices;
 	u32 id;
+	bool known;			/* read, or seen claimed or released */
 	bool claimed;			/* the group path (VFIO container) */
 	unsigned int device_claims;	/* the iommufd device path */
 };
@@ -73,9 +75,10 @@ void vr_registry_exit(void);
 void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
 		       void *arg);
 void vr_registry_begin_scan(u64 first_ticket);
-void vr_registry_apply_snapshot(const struct vr_snapshot *snap,
+void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 				vr_announce_fn announce, void *arg);
-void vr_registry_end_scan(vr_announce_fn announce, void *arg);
+bool vr_registry_end_scan(vr_announce_fn announce, void *arg);
+void vr_registry_end_scan_aborted(void);
 void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
 			vr_announce_fn announce, void *arg);
 

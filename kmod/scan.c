@@ -80,6 +80,15 @@ static void vr_read_group(struct vr_snapshot *snap, struct device *dev)
 	iommu_group_put(group);
 }
 
+bool vr_scan_group(struct device *dev, bool *claimed)
+{
+	struct vr_snapshot snap = {};
+
+	vr_read_group(&snap, dev);
+	*claimed = snap.group_claimed;
+	return snap.has_group;
+}
+
 static int vr_scan_child(struct device *child, void *data)
 {
 	struct vr_scan_ctx *ctx = data;

@@ -35,6 +35,9 @@ struct vr_scan {
 int vr_scan_all(struct vr_scan *scan);
 void vr_scan_free(struct vr_scan *scan);
 
+/* Whether @dev's IOMMU group is claimed for user DMA; false: no group. */
+bool vr_scan_group(struct device *dev, bool *claimed);
+
 /* A module is going: wait until no scan reads its devices' operations. */
 void vr_scan_barrier(void);
 

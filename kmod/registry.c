@@ -184,18 +184,26 @@ static void vr_settle(struct vr_out *out, struct vr_device *vd, u64 now)
 	}
 }
 
+/*
+ * After a group's claims changed or were first read: its own event when
+ * @announce (a record, or a reading that contradicts what was known), and
+ * its devices' transitions.
+ */
 static void vr_group_settle(struct vr_out *out, struct vr_group *g,
-			    bool was_claimed, u64 now)
+			    bool was_known, bool was_claimed, bool announce,
+			    u64 now)
 {
 	struct vr_transition t = { .group = g->id, .timestamp_ns = now };
 	bool claimed = vr_group_claimed(g);
 	struct vr_device *vd;
 
-	if (claimed == was_claimed)
+	if (was_known && claimed == was_claimed)
 		return;
-	t.cmd = claimed ? VFIO_RELEASE_CMD_GROUP_CLAIMED :
-			  VFIO_RELEASE_CMD_GROUP_RELEASED;
-	vr_emit(out, &t);
+	if (announce) {
+		t.cmd = claimed ? VFIO_RELEASE_CMD_GROUP_CLAIMED :
+				  VFIO_RELEASE_CMD_GROUP_RELEASED;
+		vr_emit(out, &t);
+	}
 	list_for_each_entry(vd, &g->devices, group_node)
 		vr_settle(out, vd, now);
 	vr_group_put(g);
@@ -335,10 +343,11 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 	bool claim = rec->kind == VR_REC_GROUP_CLAIMED ||
 		     rec->kind == VR_REC_DMA_CLAIMED;
 	struct vr_group *g = vr_group_get(rec->group, claim);
-	bool was;
+	bool was_known, was;
 
 	if (!g)
 		return;
+	was_known = g->known;
 	was = vr_group_claimed(g);
 	switch (rec->kind) {
 	case VR_REC_GROUP_CLAIMED:
@@ -351,13 +360,14 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 		break;
 	case VR_REC_DMA_CLAIMED:
 		g->device_claims++;
+		g->known = true;
 		break;
 	default:
 		if (g->device_claims)
 			g->device_claims--;
 		break;
 	}
-	vr_group_settle(out, g, was, rec->timestamp_ns);
+	vr_group_settle(out, g, was_known, was, g->known, rec->timestamp_ns);
 }
 
 /* A record may name a device registered before the module loaded. */
@@ -475,14 +485,14 @@ void vr_registry_begin_scan(u64 first_ticket)
 static void vr_snapshot_group(struct vr_out *out, struct vr_group *g,
 			      bool claimed, u64 now)
 {
-	bool was = vr_group_claimed(g);
+	bool was_known = g->known, was = vr_group_claimed(g);
 
-	g->known = true;
-	if (claimed == was && (claimed || !g->device_claims))
+	if (was_known && claimed == was)
 		return;
+	g->known = true;
 	g->claimed = claimed;
 	g->device_claims = 0;
-	vr_group_settle(out, g, was, now);
+	vr_group_settle(out, g, was_known, was, was_known, now);
 }
 
 /*

@@ -55,7 +55,7 @@ static bool vr_undelivered;
 static const struct vr_record *vr_in_hand;
 
 #define VR_RETRY_MIN (HZ / 10)
-#define VR_RETRY_MAX (2 * HZ)
+#define VR_RETRY_MAX (10 * HZ)
 /* Records applied between two reports of progress to readers. */
 #define VR_BATCH 64
 
@@ -117,6 +117,8 @@ static void vr_note_losses(void)
 		vr_rescan = true;
 		vr_reason = VFIO_RELEASE_RESYNC_NO_MEMORY;
 	}
+	if (vr_registry_take_reread())
+		vr_unsettled = true;
 }
 
 static void vr_apply_snapshot(const struct vr_snapshot *snap, bool after_loss)
@@ -213,9 +215,12 @@ static void vr_work_fn(struct work_struct *work)
 	vr_queue_set_applied(vr_applied_ticket, vr_rescan);
 	if (READ_ONCE(vr_stopping))
 		return;
-	if (vr_rescan || vr_unsettled) {
+	if (vr_rescan && vr_reason != VFIO_RELEASE_RESYNC_UNSPEC) {
+		/* After a loss: soon, even if a quiet re-read waits longer. */
+		mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+	} else if (vr_rescan || vr_unsettled) {
 		/* Never pushed back by later runs: queue, not mod. */
-		if (!vr_retry_delay || !vr_unsettled)
+		if (!vr_retry_delay)
 			vr_retry_delay = VR_RETRY_MIN;
 		queue_delayed_work(vr_wq, &vr_retry, vr_retry_delay);
 	} else {

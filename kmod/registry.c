@@ -41,6 +41,8 @@ static u64 vr_scan_first_ticket;
 static bool vr_scanning;
 /* A record could not be kept (no memory): the pipeline rescans. */
 static bool vr_failed;
+/* A group's claims became unknown: the pipeline reads them again. */
+static bool vr_reread;
 
 /* A name's last generation, so that a new registration continues it. */
 struct vr_tombstone {
@@ -131,7 +133,7 @@ static void vr_emit_device(struct vr_out *out, struct vr_device *vd,
 
 static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 {
-	if (!vd->open_known || vd->group_lost ||
+	if (!vd->open_known || vd->stale || vd->group_lost ||
 	    (vd->group && !vd->group->known))
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
@@ -158,10 +160,12 @@ static void vr_settle(struct vr_out *out, struct vr_device *vd, u64 now)
 		/* Known now: its state is announced, but nothing is counted. */
 		enum vfio_release_cmd cmd = VFIO_RELEASE_CMD_DEVICE_RELEASED;
 
-		if (next == VFIO_RELEASE_STATE_OPEN)
+		if (next == VFIO_RELEASE_STATE_OPEN) {
 			cmd = VFIO_RELEASE_CMD_DEVICE_OPENED;
-		else if (next == VFIO_RELEASE_STATE_FREE)
+			vd->opens += vd->has_opener;	/* an open seen happening */
+		} else if (next == VFIO_RELEASE_STATE_FREE) {
 			cmd = VFIO_RELEASE_CMD_DEVICE_FREE;
+		}
 		vd->state = next;
 		vr_emit_device(out, vd, cmd);
 		return;
@@ -355,16 +359,26 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 		g->known = true;
 		break;
 	case VR_REC_GROUP_RELEASED:
+		/* The group path gives every claim back at once. */
 		g->claimed = false;
+		g->device_claims = 0;
+		g->count_unknown = false;
 		g->known = true;
 		break;
 	case VR_REC_DMA_CLAIMED:
+		/* Claimed for sure; counted only from a known count. */
 		g->device_claims++;
-		g->known = true;
+		g->known |= !was;
 		break;
 	default:
 		if (g->device_claims)
 			g->device_claims--;
+		if (g->count_unknown || !g->known) {
+			/* Whether others remain is the kernel's to say. */
+			g->known = false;
+			g->count_unknown = false;
+			vr_reread = true;
+		}
 		break;
 	}
 	vr_group_settle(out, g, was_known, was, g->known, rec->timestamp_ns);
@@ -387,6 +401,9 @@ static struct vr_device *vr_device_of(struct vr_out *out,
 	return vd;
 }
 
+static void vr_snapshot_group(struct vr_out *out, struct vr_group *g,
+			      bool claimed, u64 now);
+
 /* A new registration starts closed; a scan may have seen it already. */
 static void vr_register(struct vr_out *out, const struct vr_record *rec)
 {
@@ -402,12 +419,14 @@ static void vr_register(struct vr_out *out, const struct vr_record *rec)
 	if (!vd)
 		return;
 	vd->open_known = true;
-	if (vd->group && !vd->group->known && rec->group_read) {
-		vd->group->known = true;
-		vd->group->claimed = rec->group_claimed;
-	}
 	vd->state = vr_state_now(vd);	/* its first state: no event */
 	vd->timestamp_ns = rec->timestamp_ns;
+	if (vd->group && !vd->group->known && rec->group_read) {
+		vd->quiet = true;
+		vr_snapshot_group(out, vd->group, rec->group_claimed,
+				  rec->timestamp_ns);
+		vd->quiet = false;
+	}
 }
 
 void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
@@ -443,6 +462,8 @@ void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
 	}
 	vr_touch(vd, rec->ticket);
 	vd->quiet = false;	/* seen happening: announced */
+	if (rec->kind == VR_REC_OPENED || rec->kind == VR_REC_RELEASED)
+		vd->stale = false;
 
 	switch (rec->kind) {
 	case VR_REC_OPENED:
@@ -492,6 +513,7 @@ static void vr_snapshot_group(struct vr_out *out, struct vr_group *g,
 	g->known = true;
 	g->claimed = claimed;
 	g->device_claims = 0;
+	g->count_unknown = claimed;
 	vr_group_settle(out, g, was_known, was, was_known, now);
 }
 
@@ -529,11 +551,12 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 				  snap->timestamp_ns);
 	if (snap->busy) {
 		if (after_loss && vd->open_known) {
-			vd->open_known = false;
+			vd->stale = true;
 			vd->state = VFIO_RELEASE_STATE_UNKNOWN;
 		}
 		goto out;
 	}
+	vd->stale = false;
 	if (!vd->open_known) {
 		vd->open_known = true;
 		vd->open = snap->open;
@@ -574,7 +597,7 @@ bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 	mutex_lock(&vr_registry_mutex);
 	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev) {
 		if (vd->touched != vr_scan_id) {
-			if (vd->state == VFIO_RELEASE_STATE_OPEN &&
+			if (vd->open_known && vd->open &&
 			    vr_unbinding(vd->dev)) {
 				unsettled = true;
 				continue;
@@ -582,7 +605,9 @@ bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 			vr_remove(&out, vd);
 			continue;
 		}
-		unsettled |= !vd->open_known || vd->group_lost ||
+		/* What the scan's readings made known, announced. */
+		vr_settle(&out, vd, ktime_get_ns());
+		unsettled |= !vd->open_known || vd->stale || vd->group_lost ||
 			     (vd->group && !vd->group->known);
 	}
 	vr_scanning = false;
@@ -612,6 +637,17 @@ void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
 	mutex_lock(&vr_registry_mutex);
 	vr_emit(&out, &t);
 	mutex_unlock(&vr_registry_mutex);
+}
+
+bool vr_registry_take_reread(void)
+{
+	bool reread;
+
+	mutex_lock(&vr_registry_mutex);
+	reread = vr_reread;
+	vr_reread = false;
+	mutex_unlock(&vr_registry_mutex);
+	return reread;
 }
 
 bool vr_registry_take_failure(void)

@@ -24,6 +24,7 @@ struct vr_device {
 	struct vr_group *group;		/* NULL: the device has no IOMMU group */
 	bool group_lost;		/* it has one, not tracked: no memory */
 	bool quiet;			/* its first state is not announced */
+	bool stale;			/* records may be lost: unknown until read */
 	bool open_known;
 	bool open;
 	enum vfio_release_state state;	/* as last announced */
@@ -48,6 +49,7 @@ struct vr_group {
 	struct list_head devices;
 	u32 id;
 	bool known;			/* read, or seen claimed or released */
+	bool count_unknown;		/* read claimed: how many claims, unknown */
 	bool claimed;			/* the group path (VFIO container) */
 	unsigned int device_claims;	/* the iommufd device path */
 };
@@ -84,6 +86,8 @@ void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
 
 /* Whether something could not be kept since the last call (no memory). */
 bool vr_registry_take_failure(void);
+/* Whether a group became unknown since the last call: read it again. */
+bool vr_registry_take_reread(void);
 
 /* Readers hold the lock while they use a vr_device. */
 void vr_registry_lock(void);

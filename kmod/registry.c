@@ -552,6 +552,7 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 	if (snap->busy) {
 		if (after_loss && vd->open_known) {
 			vd->stale = true;
+			vd->has_opener = false;
 			vd->state = VFIO_RELEASE_STATE_UNKNOWN;
 		}
 		goto out;

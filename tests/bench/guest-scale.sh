@@ -16,7 +16,7 @@ set -u
 . "$(dirname "$0")/../guest/lib-release.sh"
 
 CHURN=$VR_HELPERS/vfio-churn
-CYCLES=${VR_BENCH_CYCLES:-40}
+CYCLES=${VR_BENCH_CYCLES:-20}
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 bound() { local d n=0; for d in /sys/bus/pci/drivers/vfio-pci/0000:*; do n=$((n + 1)); done; echo "$n"; }
 

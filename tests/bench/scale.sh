@@ -2,7 +2,7 @@
 # scale.sh KVER...
 #
 # The scale benchmark: for each kernel, boots the test VM twice, with 320
-# and with 1120 edu functions bound to vfio-pci (topologies scale and
+# and with 960 edu functions bound to vfio-pci (topologies scale and
 # scale1k, see tests/vm/run-vm.sh), and prints one table: load time to a
 # complete dump, resyncs after load, rmmod time, memory per watched
 # device, and open/close churn from several processes without and with
@@ -65,7 +65,7 @@ for k in "$@"; do
 	for topo in scale scale1k; do
 		echo "== $k $topo"
 		out=$VR_LOG_DIR/scale-$topo-$k.results
-		VR_TOPOLOGY=$topo VR_RESULTS_OUT=$out.tmp tests/vm/run-vm.sh "$k" tests/bench/guest-scale.sh \
+		VR_TOPOLOGY=$topo VR_TIMEOUT=${VR_TIMEOUT:-1800} VR_RESULTS_OUT=$out.tmp tests/vm/run-vm.sh "$k" tests/bench/guest-scale.sh \
 			>"$VR_LOG_DIR/scale-$topo.out" 2>&1
 		grep -E '^(FAIL|run-vm: FAILED)' "$VR_LOG_DIR/scale-$topo.out"
 		grep '^INFO bench' "$out.tmp" >"$out" 2>/dev/null

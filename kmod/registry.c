@@ -640,26 +640,26 @@ void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
 	mutex_unlock(&vr_registry_mutex);
 }
 
-bool vr_registry_take_reread(void)
+/* Reads and clears one of the flags the pipeline asks about. */
+static bool vr_take(bool *flag)
 {
-	bool reread;
+	bool was;
 
 	mutex_lock(&vr_registry_mutex);
-	reread = vr_reread;
-	vr_reread = false;
+	was = *flag;
+	*flag = false;
 	mutex_unlock(&vr_registry_mutex);
-	return reread;
+	return was;
+}
+
+bool vr_registry_take_reread(void)
+{
+	return vr_take(&vr_reread);
 }
 
 bool vr_registry_take_failure(void)
 {
-	bool failed;
-
-	mutex_lock(&vr_registry_mutex);
-	failed = vr_failed;
-	vr_failed = false;
-	mutex_unlock(&vr_registry_mutex);
-	return failed;
+	return vr_take(&vr_failed);
 }
 
 void vr_registry_lock(void)

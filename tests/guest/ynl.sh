@@ -109,7 +109,7 @@ check do-edu-closer jq_check /tmp/ynl-do.json \
 
 # (c) the notifications
 check ntf-order jq_check /tmp/ynl-events.json \
-	'[.[].name] == ["group-claimed", "device-opened", "device-released", "group-released", "device-free"]'
+	'[.[].name] == ["group-claimed", "device-claimed", "device-opened", "device-released", "group-released", "device-free"]'
 ntf='.[] | select(.name == $n) | .msg'
 released=(--arg n device-released --arg d "$dev" --argjson g "$group" --argjson v "$vendor" --argjson p "$device_id")
 check ntf-released-device jq_check /tmp/ynl-events.json \

@@ -37,6 +37,12 @@
  * VFIO_RELEASE_CMD_GET_DEVICE, NLM_F_REQUEST | NLM_F_DUMP: no attributes.
  * Reply: one device record per watched device.
  *
+ * Both see every transition that happened before the request. While the
+ * module re-reads every device (at load, after a lost event) a request
+ * may wait up to a second and then fail with -EAGAIN: ask again. A dump
+ * that saw devices come or go between its parts is marked
+ * NLM_F_DUMP_INTR.
+ *
  * A device record (replies and device notifications):
  *
  *   VFIO_RELEASE_A_DEVICE: NUL-terminated string, the device name (the PCI

@@ -250,6 +250,26 @@ static int vr_request(struct vfio_release *vr, const char *device, int flags,
 	return err < 0 ? vr_errno_from_nl(err) : 0;
 }
 
+/*
+ * The module answers -EAGAIN while it re-reads every device (after a lost
+ * event, at load): ask again, for a bounded time. Nothing was delivered
+ * before such an answer, so a dump starts over cleanly.
+ */
+#define VR_AGAIN_TRIES 10
+
+static int vr_request_retry(struct vfio_release *vr, const char *device,
+			    int flags, struct vr_recv *recv)
+{
+	struct vr_recv fresh = *recv;
+	int err, tries = 0;
+
+	do {
+		*recv = fresh;
+		err = vr_request(vr, device, flags, recv);
+	} while (err == -EAGAIN && ++tries < VR_AGAIN_TRIES);
+	return err;
+}
+
 static int vr_keep_record(const struct vfio_release_event *ev, void *arg)
 {
 	*(struct vfio_release_event *)arg = *ev;
@@ -262,7 +282,7 @@ VR_EXPORT int vfio_release_get(struct vfio_release *vr, const char *device,
 	struct vr_recv recv = { .cb = vr_keep_record, .arg = out };
 	int err;
 
-	err = vr_request(vr, device, 0, &recv);
+	err = vr_request_retry(vr, device, 0, &recv);
 	if (!err && recv.count != 1)
 		err = -EPROTO;
 	return err;
@@ -274,6 +294,6 @@ VR_EXPORT int vfio_release_dump(struct vfio_release *vr,
 	struct vr_recv recv = { .cb = cb, .arg = arg };
 	int err;
 
-	err = vr_request(vr, NULL, NLM_F_DUMP, &recv);
+	err = vr_request_retry(vr, NULL, NLM_F_DUMP, &recv);
 	return err ? err : recv.count;
 }

@@ -127,7 +127,6 @@ static int vr_scan_child(struct device *child, void *data)
 	 */
 	if (!device_is_registered(child))
 		return 0;
-	ctx->scan->busy += snap->busy;
 	snap->dev = get_device(&core->pdev->dev);
 	snap->timestamp_ns = ktime_get_ns();
 	ctx->scan->count++;
@@ -151,7 +150,6 @@ int vr_scan_all(struct vr_scan *scan)
 	struct vr_scan_ctx ctx = { .scan = scan };
 
 	scan->count = 0;
-	scan->busy = 0;
 	scan->snaps = NULL;
 	/* Not loaded: then no device can be driven by it. */
 	ctx.core_request = symbol_get(vfio_pci_core_request);

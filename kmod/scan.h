@@ -21,9 +21,8 @@ struct vr_snapshot {
 };
 
 struct vr_scan {
-	struct vr_snapshot *snaps;	/* in ticket order, busy ones aside */
+	struct vr_snapshot *snaps;	/* in ticket order */
 	unsigned int count;
-	unsigned int busy;
 };
 
 /*

@@ -1,117 +1,162 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* How the CLI prints events and records, as text or as JSON lines. */
+/* How the CLI prints events and records: escaped text, or JSON. */
 
 #include <inttypes.h>
-
-#include <json-c/json.h>
+#include <string.h>
+#include <time.h>
 
 #include "output.h"
 
-static bool vr_is_group_event(const struct vfio_release_event *ev)
+/* Attributes printed as a name rather than a number. */
+static const char *vr_enum_name(enum vfio_release_attr attr, uint64_t v)
 {
-	return ev->type == VFIO_RELEASE_CMD_GROUP_RELEASED ||
-	       ev->type == VFIO_RELEASE_CMD_GROUP_CLAIMED;
+	switch (attr) {
+	case VFIO_RELEASE_A_STATE:
+		return vfio_release_state_name(v);
+	case VFIO_RELEASE_A_RESET:
+		return vfio_release_reset_name(v);
+	case VFIO_RELEASE_A_RESYNC_REASON:
+		return vfio_release_resync_name(v);
+	default:
+		return NULL;
+	}
 }
 
-static void vr_add(json_object *obj, const char *key, json_object *val)
+static const char *vr_event_label(const struct vfio_release_event *ev)
 {
-	json_object_object_add(obj, key, val);
+	enum vfio_release_notice notice = vfio_release_event_get_notice(ev);
+
+	if (vfio_release_event_get_type(ev) == VFIO_RELEASE_CMD_UNSPEC && notice)
+		return vfio_release_notice_name(notice);
+	return vfio_release_event_name(vfio_release_event_get_type(ev));
 }
 
-static json_object *vr_event_json(const struct vfio_release_event *ev)
+/* CLOCK_MONOTONIC ns, as the kernel stamps events, to wall-clock time. */
+static void vr_wall_time(uint64_t mono_ns, char *buf, size_t size)
 {
+	struct timespec mono, real;
+	long long ns;
+	time_t secs;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	clock_gettime(CLOCK_REALTIME, &real);
+	ns = (long long)real.tv_sec * 1000000000LL + real.tv_nsec -
+	     ((long long)mono.tv_sec * 1000000000LL + mono.tv_nsec) + (long long)mono_ns;
+	secs = ns / 1000000000LL;
+	localtime_r(&secs, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, size - n, ".%03lld", (ns / 1000000) % 1000);
+}
+
+json_object *vr_event_json(const struct vfio_release_event *ev)
+{
+	enum vfio_release_notice notice = vfio_release_event_get_notice(ev);
 	json_object *obj = json_object_new_object();
+	unsigned int attr;
+	char when[40];
 
-	vr_add(obj, "event", json_object_new_string(vfio_release_event_name(ev->type)));
-	vr_add(obj, "seq", json_object_new_uint64(ev->seq));
-	vr_add(obj, "timestamp_ns", json_object_new_uint64(ev->timestamp_ns));
-	if (ev->instance)
-		vr_add(obj, "instance", json_object_new_uint64(ev->instance));
-	if (ev->type == VFIO_RELEASE_CMD_RESYNC) {
-		vr_add(obj, "reason", json_object_new_string(ev->local_overflow ?
-			"socket-overflow" : vfio_release_resync_name(ev->resync_reason)));
-		vr_add(obj, "lost", json_object_new_uint64(ev->lost));
-		return obj;
-	}
-	if (ev->has_group)
-		vr_add(obj, "iommu_group", json_object_new_int64(ev->iommu_group));
-	if (vr_is_group_event(ev))
-		return obj;
-	vr_add(obj, "device", json_object_new_string(ev->device));
-	vr_add(obj, "subsystem", json_object_new_string(ev->subsystem));
-	vr_add(obj, "driver", json_object_new_string(ev->driver));
-	if (ev->has_pci_id) {
-		char id[8];
+	json_object_object_add(obj, "schema", json_object_new_int(VR_JSON_SCHEMA));
+	json_object_object_add(obj, "event", json_object_new_string(vr_event_label(ev)));
+	if (notice)
+		json_object_object_add(obj, "notice",
+				       json_object_new_string(vfio_release_notice_name(notice)));
+	for (attr = VFIO_RELEASE_A_DEVICE; attr <= VFIO_RELEASE_A_MAX; attr++) {
+		const char *key = vfio_release_attr_name(attr), *s;
+		uint64_t v;
 
-		snprintf(id, sizeof(id), "%04x", ev->pci_vendor);
-		vr_add(obj, "vendor", json_object_new_string(id));
-		snprintf(id, sizeof(id), "%04x", ev->pci_device);
-		vr_add(obj, "device_id", json_object_new_string(id));
+		if (!key)
+			continue;
+		if (!vfio_release_event_get_string(ev, attr, &s)) {
+			json_object_object_add(obj, key, json_object_new_string(s));
+		} else if (!vfio_release_event_get_u64(ev, attr, &v)) {
+			const char *name = vr_enum_name(attr, v);
+
+			json_object_object_add(obj, key, name ? json_object_new_string(name) :
+					       json_object_new_uint64(v));
+		}
 	}
-	vr_add(obj, "state", json_object_new_string(vfio_release_state_name(ev->state)));
-	vr_add(obj, "reset", json_object_new_string(vfio_release_reset_name(ev->reset)));
-	vr_add(obj, "generation", json_object_new_uint64(ev->generation));
-	if (ev->has_close) {
-		vr_add(obj, "close_ns", json_object_new_uint64(ev->close_ns));
-		vr_add(obj, "pid", json_object_new_int64(ev->pid));
-		vr_add(obj, "comm", json_object_new_string(ev->comm));
+	if (vfio_release_event_has(ev, VFIO_RELEASE_A_TIMESTAMP_NS)) {
+		uint64_t ts;
+
+		vfio_release_event_get_u64(ev, VFIO_RELEASE_A_TIMESTAMP_NS, &ts);
+		vr_wall_time(ts, when, sizeof(when));
+		json_object_object_add(obj, "time", json_object_new_string(when));
 	}
-	if (ev->registration)
-		vr_add(obj, "registration", json_object_new_uint64(ev->registration));
-	if (ev->has_opener) {
-		vr_add(obj, "opener_pid", json_object_new_int64(ev->opener_pid));
-		vr_add(obj, "opener_comm", json_object_new_string(ev->opener_comm));
-	}
-	vr_add(obj, "opens", json_object_new_uint64(ev->open_count));
-	vr_add(obj, "releases", json_object_new_uint64(ev->release_count));
-	vr_add(obj, "frees", json_object_new_uint64(ev->free_count));
 	return obj;
 }
 
-static void vr_print_text(FILE *out, const struct vfio_release_event *ev)
+void vr_escape(const char *value, char *buf, size_t size)
 {
-	fprintf(out, "%-14s seq=%" PRIu64 " ts=%" PRIu64,
-		vfio_release_event_name(ev->type), ev->seq, ev->timestamp_ns);
-	if (ev->type == VFIO_RELEASE_CMD_RESYNC) {
-		fprintf(out, " reason=%s lost=%" PRIu64 "\n", ev->local_overflow ?
-			"socket-overflow" : vfio_release_resync_name(ev->resync_reason),
-			ev->lost);
-		return;
+	static const char hex[] = "0123456789abcdef";
+	size_t n = 0;
+
+	for (; *value && n + 5 < size; value++) {
+		unsigned char c = *value;
+
+		if (c > ' ' && c < 0x7f && c != '=' && c != '\\' && c != '"') {
+			buf[n++] = c;
+		} else {
+			buf[n++] = '\\';
+			buf[n++] = 'x';
+			buf[n++] = hex[c >> 4];
+			buf[n++] = hex[c & 15];
+		}
 	}
-	if (ev->has_group)
-		fprintf(out, " group=%u", ev->iommu_group);
-	if (vr_is_group_event(ev)) {
-		fputc('\n', out);
-		return;
-	}
-	fprintf(out, " device=%s state=%s reset=%s gen=%" PRIu64 " driver=%s",
-		ev->device, vfio_release_state_name(ev->state),
-		vfio_release_reset_name(ev->reset), ev->generation, ev->driver);
-	if (ev->has_close)
-		fprintf(out, " close_ns=%" PRIu64 " pid=%u comm=%s", ev->close_ns,
-			ev->pid, ev->comm);
-	if (ev->has_opener)
-		fprintf(out, " opener_pid=%u opener_comm=%s", ev->opener_pid,
-			ev->opener_comm);
-	fputc('\n', out);
+	buf[n] = '\0';
 }
 
-void vr_print_event(FILE *out, const struct vfio_release_event *ev, bool json)
+void vr_print_text(FILE *out, const struct vfio_release_event *ev, bool with_time)
 {
-	if (json) {
-		json_object *obj = vr_event_json(ev);
+	enum vfio_release_notice notice = vfio_release_event_get_notice(ev);
+	unsigned int attr;
+	char buf[512];
+	uint64_t ts;
 
-		fprintf(out, "%s\n", json_object_to_json_string_ext(obj,
-				JSON_C_TO_STRING_PLAIN));
-		json_object_put(obj);
-	} else {
-		vr_print_text(out, ev);
+	if (with_time) {
+		/* Library notices carry no kernel time: they happened now. */
+		if (vfio_release_event_get_u64(ev, VFIO_RELEASE_A_TIMESTAMP_NS, &ts)) {
+			struct timespec now;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			ts = (uint64_t)now.tv_sec * 1000000000ULL + now.tv_nsec;
+		}
+		vr_wall_time(ts, buf, sizeof(buf));
+		fprintf(out, "%s ", buf);
 	}
+	fprintf(out, "%-15s", vr_event_label(ev));
+	if (notice && vfio_release_event_get_type(ev) != VFIO_RELEASE_CMD_UNSPEC)
+		fprintf(out, " notice=%s", vfio_release_notice_name(notice));
+	for (attr = VFIO_RELEASE_A_DEVICE; attr <= VFIO_RELEASE_A_MAX; attr++) {
+		const char *key = vfio_release_attr_name(attr), *s, *name;
+		uint64_t v;
+
+		if (!key)
+			continue;
+		if (!vfio_release_event_get_string(ev, attr, &s)) {
+			vr_escape(s, buf, sizeof(buf));
+			fprintf(out, " %s=%s", key, buf);
+		} else if (!vfio_release_event_get_u64(ev, attr, &v)) {
+			name = vr_enum_name(attr, v);
+			if (name)
+				fprintf(out, " %s=%s", key, name);
+			else if (attr == VFIO_RELEASE_A_PCI_VENDOR ||
+				 attr == VFIO_RELEASE_A_PCI_DEVICE)
+				fprintf(out, " %s=%04" PRIx64, key, v);
+			else
+				fprintf(out, " %s=%" PRIu64, key, v);
+		}
+	}
+	fputc('\n', out);
 	fflush(out);
 }
 
-int vr_print_event_cb(const struct vfio_release_event *ev, void *json)
+void vr_print_json_line(FILE *out, const struct vfio_release_event *ev)
 {
-	vr_print_event(stdout, ev, *(bool *)json);
-	return 0;
+	json_object *obj = vr_event_json(ev);
+
+	fprintf(out, "%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	fflush(out);
 }

@@ -5,11 +5,27 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "vfio-release.h"
 
-/* One line per event or record: text like `udevadm monitor`, or JSON. */
-void vr_print_event(FILE *out, const struct vfio_release_event *ev, bool json);
-/* A vfio_release_event_cb printing to stdout; arg points to the json flag. */
-int vr_print_event_cb(const struct vfio_release_event *ev, void *json);
+/*
+ * The JSON schema's version, in every object as "schema". Keys are the
+ * uapi's attribute names in lower case; see vfio-release(1), JSON OUTPUT.
+ */
+#define VR_JSON_SCHEMA 1
+
+/* An event or record as one JSON object (the caller puts it). */
+json_object *vr_event_json(const struct vfio_release_event *ev);
+/*
+ * One line: the event's name, then key=value pairs, values escaped so
+ * that a line always splits into what the kernel sent (\xHH for a blank,
+ * '=', '\' or anything unprintable).
+ */
+void vr_print_text(FILE *out, const struct vfio_release_event *ev, bool with_time);
+/* One JSON object per line. */
+void vr_print_json_line(FILE *out, const struct vfio_release_event *ev);
+/* value with \xHH escapes into buf (always terminated). */
+void vr_escape(const char *value, char *buf, size_t size);
 
 #endif

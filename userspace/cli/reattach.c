@@ -87,8 +87,11 @@ int vr_cmd_reattach(int argc, char **argv)
 	}
 
 	if (*driver) {
-		status = vr_wait_devices(names, 1, VFIO_RELEASE_STATE_FREE,
-					 timeout_ms, false, false);
+		struct vr_wait_opts wo = {
+			.target = VFIO_RELEASE_STATE_FREE, .timeout_ms = timeout_ms,
+		};
+
+		status = vr_wait_devices(names, 1, &wo);
 		if (status)
 			return status;
 		err = vr_pci_unbind(dev, driver);

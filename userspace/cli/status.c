@@ -8,21 +8,40 @@
 #include "commands.h"
 #include "output.h"
 
+struct vr_status {
+	bool json;
+	json_object *array;
+};
+
+static int vr_status_record(const struct vfio_release_event *rec, void *arg)
+{
+	struct vr_status *st = arg;
+
+	if (st->json)
+		json_object_array_add(st->array, vr_event_json(rec));
+	else
+		vr_print_text(stdout, rec, false);
+	return 0;
+}
+
 int vr_cmd_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	struct vfio_release_event rec;
+	struct vr_status st = { 0 };
+	struct vfio_release_event *rec;
 	struct vfio_release *vr;
 	int opt, i, err, status = VR_EXIT_OK;
-	bool json = false;
 
-	while ((opt = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (opt == 'h')
+			return vr_command_help("status");
 		if (opt != 'j')
 			return vr_usage_error("status: bad option");
-		json = true;
+		st.json = true;
 	}
 	char names[argc - optind + 1][VFIO_RELEASE_DEVICE_NAME_MAX];
 
@@ -30,19 +49,27 @@ int vr_cmd_status(int argc, char **argv)
 		return VR_EXIT_ERROR;
 	if (vr_open(&vr))
 		return VR_EXIT_ERROR;
+	st.array = json_object_new_array();
 
 	if (optind == argc) {
-		err = vfio_release_dump(vr, vr_print_event_cb, &json);
+		err = vfio_release_dump(vr, vr_status_record, &st);
 		if (err < 0)
 			status = vr_fail("cannot list devices", err);
 	}
 	for (i = 0; i < argc - optind; i++) {
 		err = vfio_release_get(vr, names[i], &rec);
-		if (err)
+		if (err) {
 			status = vr_fail(names[i], err);
-		else
-			vr_print_event(stdout, &rec, json);
+			continue;
+		}
+		vr_status_record(rec, &st);
+		vfio_release_event_unref(rec);
 	}
+	/* One array, even when a device failed: what was read is printed. */
+	if (st.json)
+		printf("%s\n", json_object_to_json_string_ext(st.array,
+				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	json_object_put(st.array);
 	vfio_release_close(vr);
 	return status;
 }

@@ -3,10 +3,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "output.h"
@@ -14,15 +15,33 @@
 
 int vr_parse_timeout(const char *arg, int *timeout_ms)
 {
-	char *end;
-	double s;
+	long long ms = 0;
+	int frac = 0;
+	const char *p = arg;
 
-	errno = 0;
-	s = strtod(arg, &end);
-	if (errno || end == arg || *end || !isfinite(s) || s < 0 || s > 86400 * 365)
-		return vr_usage_error("bad timeout '%s': seconds expected", arg);
-	*timeout_ms = (int)(s * 1000);
+	if (!*p)
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		ms = ms * 10 + (*p - '0') * 1000LL;
+		if (ms > VR_TIMEOUT_MAX_S * 1000LL)
+			goto bad;
+	}
+	if (p == arg)
+		goto bad;
+	if (*p == '.') {
+		/* Milliseconds are the resolution; more digits are refused. */
+		for (p++; *p >= '0' && *p <= '9' && frac < 3; p++, frac++)
+			ms += (*p - '0') * (frac == 0 ? 100 : frac == 1 ? 10 : 1);
+		if (!frac)
+			goto bad;
+	}
+	if (*p || ms > VR_TIMEOUT_MAX_S * 1000LL)
+		goto bad;
+	*timeout_ms = (int)ms;
 	return 0;
+bad:
+	return vr_usage_error("bad timeout '%s': seconds expected, like 10 or 2.5 (at most %d)",
+			      arg, VR_TIMEOUT_MAX_S);
 }
 
 int vr_parse_devices(int argc, char **argv, char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX])
@@ -59,33 +78,64 @@ static int vr_classify_unwatched(const char *dev, bool *satisfied)
 	return VR_EXIT_OK;
 }
 
-static void vr_report_timeout(const struct vfio_release_wait *w, unsigned int n,
+static const char *vr_record_state(const struct vfio_release_wait *w, unsigned int i)
+{
+	const struct vfio_release_event *r = vfio_release_wait_record(w, i);
+
+	return vfio_release_state_name(r ? vfio_release_event_get_state(r) :
+					   VFIO_RELEASE_STATE_UNKNOWN);
+}
+
+/* Who holds it, when the module saw the open. */
+static void vr_print_opener(const struct vfio_release_event *r)
+{
+	const char *comm = "?";
+	uint64_t pid;
+	char buf[64];
+
+	if (!r || vfio_release_event_get_u64(r, VFIO_RELEASE_A_OPENER_PID, &pid))
+		return;
+	if (!vfio_release_event_get_string(r, VFIO_RELEASE_A_OPENER_COMM, &comm)) {
+		vr_escape(comm, buf, sizeof(buf));
+		comm = buf;
+	}
+	fprintf(stderr, " (opened by pid %llu, %s)", (unsigned long long)pid, comm);
+}
+
+static void vr_report_timeout(const struct vfio_release_wait *w,
 			      enum vfio_release_state target, int timeout_ms)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++) {
-		const struct vfio_release_event *r = vfio_release_wait_record(w, i);
-
+	for (i = 0; i < vfio_release_wait_count(w); i++) {
 		if (vfio_release_wait_reached(w, i))
 			continue;
-		fprintf(stderr, "%s: %s: still %s after %.1f s (waiting for %s)\n",
-			vr_prog, r->device, vfio_release_state_name(r->state),
+		fprintf(stderr, "%s: %s: still %s after %.1f s (waiting for %s)",
+			vr_prog, vfio_release_wait_device(w, i), vr_record_state(w, i),
 			timeout_ms / 1000.0, vfio_release_state_name(target));
+		vr_print_opener(vfio_release_wait_record(w, i));
+		fputc('\n', stderr);
 	}
 }
 
-static void vr_report_removed(const struct vfio_release_wait *w, unsigned int n)
+static void vr_report_removed(const struct vfio_release_wait *w)
 {
 	unsigned int i;
+	char driver[64] = "";
 
-	for (i = 0; i < n; i++) {
-		const struct vfio_release_event *r = vfio_release_wait_record(w, i);
+	for (i = 0; i < vfio_release_wait_count(w); i++) {
+		const char *dev = vfio_release_wait_device(w, i);
 
-		if (r->type == VFIO_RELEASE_CMD_DEVICE_REMOVED &&
-		    !vfio_release_wait_reached(w, i))
-			fprintf(stderr, "%s: %s: device left vfio: unbound or removed\n",
-				vr_prog, r->device);
+		if (!vfio_release_wait_removed(w, i) || vfio_release_wait_reached(w, i))
+			continue;
+		if (!vr_pci_exists(dev)) {
+			fprintf(stderr, "%s: %s: left vfio while %s: the device was removed\n",
+				vr_prog, dev, vr_record_state(w, i));
+			continue;
+		}
+		vr_pci_driver(dev, driver, sizeof(driver));
+		fprintf(stderr, "%s: %s: left vfio while %s: unbound from its vfio driver (now: %s)\n",
+			vr_prog, dev, vr_record_state(w, i), *driver ? driver : "no driver");
 	}
 }
 
@@ -96,11 +146,11 @@ static void vr_report_removed(const struct vfio_release_wait *w, unsigned int n)
 static int vr_drop_unwatched(struct vfio_release *vr, const char **pending,
 			     unsigned int *count)
 {
-	struct vfio_release_event rec;
 	unsigned int i, kept = 0;
 	int err, status;
 
 	for (i = 0; i < *count; i++) {
+		struct vfio_release_event *rec = NULL;
 		bool satisfied = false;
 
 		err = vfio_release_get(vr, pending[i], &rec);
@@ -111,6 +161,7 @@ static int vr_drop_unwatched(struct vfio_release *vr, const char **pending,
 		} else if (err) {
 			return vr_fail(pending[i], err);
 		}
+		vfio_release_event_unref(rec);
 		if (!satisfied)
 			pending[kept++] = pending[i];
 	}
@@ -118,45 +169,94 @@ static int vr_drop_unwatched(struct vfio_release *vr, const char **pending,
 	return VR_EXIT_OK;
 }
 
+static long long vr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* vfio_release_wait_run(), with a progress call about once a second. */
+static int vr_run(struct vfio_release *vr, struct vfio_release_wait *w,
+		  const struct vr_wait_opts *opts)
+{
+	long long start = vr_now_ms(), next = start + 1000;
+	int ret = vfio_release_wait_process(vr, w);
+
+	while (ret == 0) {
+		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };
+		long long now = vr_now_ms(), left = next - now;
+
+		if (opts->timeout_ms >= 0 && start + opts->timeout_ms - now < left)
+			left = start + opts->timeout_ms - now;
+		if (left <= 0) {
+			if (opts->timeout_ms >= 0 && now - start >= opts->timeout_ms)
+				return -ETIMEDOUT;
+			if (opts->progress)
+				opts->progress(w, now - start, opts->progress_arg);
+			next += 1000;
+			continue;
+		}
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+		ret = vfio_release_wait_process(vr, w);
+	}
+	return ret < 0 ? ret : 0;
+}
+
 int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
-		    enum vfio_release_state target, int timeout_ms, bool print,
-		    bool json)
+		    const struct vr_wait_opts *opts)
 {
 	const char *pending[n ? n : 1];
 	struct vfio_release_wait *w = NULL;
 	struct vfio_release *vr;
 	unsigned int i, count = n;
+	json_object *array = NULL;
 	int err, status = VR_EXIT_OK;
 
 	if (vr_open(&vr))
 		return VR_EXIT_ERROR;
 	for (i = 0; i < n; i++)
 		pending[i] = names[i];
-	err = vfio_release_wait_new(vr, pending, count, target, &w);
+	err = vfio_release_wait_new(vr, pending, count, opts->target, &w);
 	if (err == -ENODEV) {
 		status = vr_drop_unwatched(vr, pending, &count);
 		if (status || !count)
 			goto out;
-		err = vfio_release_wait_new(vr, pending, count, target, &w);
+		err = vfio_release_wait_new(vr, pending, count, opts->target, &w);
 	}
 	if (!err)
-		err = vfio_release_wait_run(vr, w, timeout_ms);
+		err = vr_run(vr, w, opts);
 	if (err == -ETIMEDOUT) {
-		vr_report_timeout(w, count, target, timeout_ms);
+		vr_report_timeout(w, opts->target, opts->timeout_ms);
 		status = VR_EXIT_TIMEOUT;
 		goto out;
 	}
 	if (err == -ENODEV && w) {
-		vr_report_removed(w, count);
-		status = VR_EXIT_ERROR;
+		vr_report_removed(w);
+		status = VR_EXIT_CHANGED;
 		goto out;
 	}
 	if (err) {
 		status = vr_fail("waiting", err);
 		goto out;
 	}
-	for (i = 0; print && i < count; i++)
-		vr_print_event(stdout, vfio_release_wait_record(w, i), json);
+	if (opts->print && opts->json)
+		array = json_object_new_array();
+	for (i = 0; opts->print && i < count; i++) {
+		const struct vfio_release_event *r = vfio_release_wait_record(w, i);
+
+		if (array)
+			json_object_array_add(array, vr_event_json(r));
+		else
+			vr_print_text(stdout, r, false);
+	}
+	if (array) {
+		printf("%s\n", json_object_to_json_string_ext(array,
+				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+		json_object_put(array);
+	}
 out:
 	vfio_release_wait_free(w);
 	vfio_release_close(vr);
@@ -169,29 +269,33 @@ int vr_cmd_wait(int argc, char **argv)
 		{ "state", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
-	enum vfio_release_state target = VFIO_RELEASE_STATE_FREE;
-	int opt, timeout_ms = -1, n;
-	bool json = false;
+	struct vr_wait_opts wo = {
+		.target = VFIO_RELEASE_STATE_FREE, .timeout_ms = -1, .print = true,
+	};
+	int opt, n;
 
-	while ((opt = getopt_long(argc, argv, "s:t:j", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:t:jh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (!strcmp(optarg, "free"))
-				target = VFIO_RELEASE_STATE_FREE;
+				wo.target = VFIO_RELEASE_STATE_FREE;
 			else if (!strcmp(optarg, "released"))
-				target = VFIO_RELEASE_STATE_RELEASED;
+				wo.target = VFIO_RELEASE_STATE_RELEASED;
 			else
 				return vr_usage_error("bad state '%s': released or free", optarg);
 			break;
 		case 't':
-			if (vr_parse_timeout(optarg, &timeout_ms))
+			if (vr_parse_timeout(optarg, &wo.timeout_ms))
 				return VR_EXIT_ERROR;
 			break;
 		case 'j':
-			json = true;
+			wo.json = true;
 			break;
+		case 'h':
+			return vr_command_help("wait");
 		default:
 			return vr_usage_error("wait: bad option");
 		}
@@ -204,5 +308,5 @@ int vr_cmd_wait(int argc, char **argv)
 
 	if (vr_parse_devices(n, argv + optind, names))
 		return VR_EXIT_ERROR;
-	return vr_wait_devices(names, n, target, timeout_ms, true, json);
+	return vr_wait_devices(names, n, &wo);
 }

@@ -2,16 +2,42 @@
 #ifndef VFIO_RELEASE_INTERNAL_H
 #define VFIO_RELEASE_INTERNAL_H
 
-#include <netlink/msg.h>
+#include <linux/netlink.h>
 
 #include "vfio-release.h"
 
 #define VR_EXPORT __attribute__((visibility("default")))
 
+/*
+ * Attribute numbers the event keeps, known or not: a newer module's
+ * attributes stay readable through vfio_release_event_get_u64/_string().
+ */
+#define VR_ATTR_SLOTS 64
+
+struct vfio_release_event {
+	unsigned int refs;
+	uint8_t type;
+	enum vfio_release_notice notice;
+	/* What the wait reads of every event, decoded once. */
+	const char *device;
+	enum vfio_release_state state;
+	uint64_t seq;
+	uint64_t generation;
+	uint64_t instance;
+	uint64_t registration;
+	/* Offset + 1 of each attribute in data, 0 when absent. */
+	uint16_t attr[VR_ATTR_SLOTS];
+	uint16_t len;
+	unsigned char data[] __attribute__((aligned(4)));
+};
+
 /* libnl's NLE_* codes become errno values here, and only here. */
 int vr_errno_from_nl(int nlerr);
 
-/* Decodes a vfio_release generic netlink message; -EINVAL if it is not. */
-int vr_decode(struct nl_msg *msg, struct vfio_release_event *ev);
+/* A vfio_release message (header checked by the caller) into a new event. */
+int vr_event_decode(const struct nlmsghdr *hdr, struct vfio_release_event **out);
+/* An event of the library's own, without attributes. */
+struct vfio_release_event *vr_event_notice(enum vfio_release_cmd type,
+					   enum vfio_release_notice notice);
 
 #endif

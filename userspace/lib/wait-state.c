@@ -5,52 +5,61 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "wait-state.h"
 
-struct vfio_release_wait *vr_wait_alloc(const char *const *devices,
-					unsigned int count,
-					enum vfio_release_state target)
+int vr_wait_alloc(const char *const *devices, unsigned int count,
+		  enum vfio_release_state target, struct vfio_release_wait **out)
 {
 	struct vfio_release_wait *w;
 	unsigned int i;
 
+	if ((target != VFIO_RELEASE_STATE_RELEASED &&
+	     target != VFIO_RELEASE_STATE_FREE) || !count || !devices ||
+	    count > 65536)
+		return -EINVAL;
 	w = calloc(1, sizeof(*w) + count * sizeof(w->dev[0]));
 	if (!w)
-		return NULL;
+		return -ENOMEM;
 	w->target = target;
 	w->count = count;
 	for (i = 0; i < count; i++) {
-		strncpy(w->dev[i].record.device, devices[i],
-			sizeof(w->dev[i].record.device) - 1);
+		if (!devices[i] || !*devices[i] ||
+		    strlen(devices[i]) >= sizeof(w->dev[i].device)) {
+			free(w);
+			return -EINVAL;
+		}
+		strcpy(w->dev[i].device, devices[i]);
 	}
-	return w;
+	*out = w;
+	return 0;
 }
 
-static bool vr_reaches(const struct vfio_release_wait *w,
-		       const struct vr_wait_dev *d)
+static bool vr_is_free(const struct vr_wait_dev *d)
 {
-	const struct vfio_release_event *r = &d->record;
-
-	if (w->target == VFIO_RELEASE_STATE_FREE)
-		return r->state == VFIO_RELEASE_STATE_FREE;
-	return r->state == VFIO_RELEASE_STATE_RELEASED ||
-	       r->state == VFIO_RELEASE_STATE_FREE ||
-	       r->generation > d->base_generation;
+	return d->record && d->record->state == VFIO_RELEASE_STATE_FREE;
 }
 
+static bool vr_dev_reached(const struct vfio_release_wait *w,
+			   const struct vr_wait_dev *d)
+{
+	if (w->target == VFIO_RELEASE_STATE_RELEASED)
+		return d->cycled;
+	return d->removed ? d->removed_free : vr_is_free(d);
+}
+
+/* Replaces the record; "released" remembers that the device got there. */
 static void vr_take(struct vfio_release_wait *w, struct vr_wait_dev *d,
 		    const struct vfio_release_event *rec, bool rebase)
 {
-	if (!d->have_record || rebase)
+	if (!d->record || rebase)
 		d->base_generation = rec->generation;
-	d->record = *rec;
-	d->have_record = true;
-	d->removed = false;
-	if (!d->reached && vr_reaches(w, d)) {
-		d->reached = true;
-		w->reached++;
-	}
+	vfio_release_event_unref(d->record);
+	d->record = vfio_release_event_ref((struct vfio_release_event *)rec);
+	if (rec->state == VFIO_RELEASE_STATE_RELEASED ||
+	    rec->state == VFIO_RELEASE_STATE_FREE ||
+	    rec->generation > d->base_generation)
+		d->cycled = true;
+	(void)w;
 }
 
 /* Both known and different: not the same binding of the device. */
@@ -62,19 +71,6 @@ static bool vr_other_registration(const struct vfio_release_event *a,
 }
 
 /*
- * Records are only ever replaced by newer ones: the sequence number orders
- * every transition the module announced. Once reached, a device stays
- * reached: the caller asked whether it got there, not whether it stayed.
- */
-static void vr_apply(struct vfio_release_wait *w, struct vr_wait_dev *d,
-		     const struct vfio_release_event *rec)
-{
-	if (d->have_record && rec->seq < d->record.seq)
-		return;
-	vr_take(w, d, rec, false);
-}
-
-/*
  * A GET is the device's state now. From another module instance (the
  * module was reloaded) its sequence numbers and generations start over:
  * it replaces the record, and only cycles from there on count for
@@ -82,24 +78,29 @@ static void vr_apply(struct vfio_release_wait *w, struct vr_wait_dev *d,
  * anything known of the old one; its generation continues the old one's.
  */
 void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
-		    const struct vfio_release_event *rec)
+		    struct vfio_release_event *rec)
 {
 	struct vr_wait_dev *d = &w->dev[i];
 
 	w->instance = rec->instance;
 	w->have_instance = true;
-	if (d->have_record && rec->instance != d->record.instance)
+	if (d->removed)
+		return;
+	if (d->record && rec->instance != d->record->instance)
 		vr_take(w, d, rec, true);
-	else if (d->have_record && vr_other_registration(rec, &d->record))
+	else if (!d->record || vr_other_registration(rec, d->record) ||
+		 rec->seq >= d->record->seq)
 		vr_take(w, d, rec, false);
-	else
-		vr_apply(w, d, rec);
 }
 
 void vr_wait_gone(struct vfio_release_wait *w, unsigned int i)
 {
-	w->dev[i].removed = true;
-	w->dev[i].record.type = VFIO_RELEASE_CMD_DEVICE_REMOVED;
+	struct vr_wait_dev *d = &w->dev[i];
+
+	if (d->removed)
+		return;
+	d->removed = true;
+	d->removed_free = vr_is_free(d);
 }
 
 /*
@@ -111,90 +112,119 @@ void vr_wait_gone(struct vfio_release_wait *w, unsigned int i)
 static bool vr_removes(const struct vr_wait_dev *d,
 		       const struct vfio_release_event *ev)
 {
-	if (d->record.registration && ev->registration)
-		return d->record.registration == ev->registration;
-	return ev->seq > d->record.seq;
+	if (d->record->registration && ev->registration)
+		return d->record->registration == ev->registration;
+	return ev->seq > d->record->seq;
 }
 
-enum vr_wait_step vr_wait_event(struct vfio_release_wait *w,
-				const struct vfio_release_event *ev)
+static bool vr_is_device_event(enum vfio_release_cmd type)
 {
-	enum vr_wait_step step = VR_WAIT_PROGRESS;
-	unsigned int i;
-
-	if (ev->type == VFIO_RELEASE_CMD_RESYNC)
-		return VR_WAIT_REREAD;
-	/*
-	 * Another module instance: its sequence numbers cannot be ordered
-	 * against the records, which must all be read again.
-	 */
-	if (w->have_instance && ev->instance != w->instance)
-		return VR_WAIT_REREAD;
-	switch (ev->type) {
+	switch (type) {
 	case VFIO_RELEASE_CMD_DEVICE_OPENED:
 	case VFIO_RELEASE_CMD_DEVICE_RELEASED:
 	case VFIO_RELEASE_CMD_DEVICE_FREE:
 	case VFIO_RELEASE_CMD_DEVICE_RESET:
 	case VFIO_RELEASE_CMD_DEVICE_REMOVED:
 	case VFIO_RELEASE_CMD_DEVICE_CLAIMED:
-		break;
+		return true;
 	default:
-		/* Group releases are followed by the devices' own events. */
-		return VR_WAIT_PROGRESS;
+		/* Group events are followed by the devices' own. */
+		return false;
 	}
-	for (i = 0; i < w->count; i++) {
-		struct vr_wait_dev *d = &w->dev[i];
-
-		if (!d->have_record || d->removed ||
-		    strcmp(d->record.device, ev->device))
-			continue;
-		if (ev->type == VFIO_RELEASE_CMD_DEVICE_REMOVED) {
-			if (!vr_removes(d, ev))
-				continue;
-			d->record = *ev;
-			d->removed = true;
-			if (!d->reached)
-				step = VR_WAIT_GONE;
-			continue;
-		}
-		/*
-		 * Events up to the record's seq are already in the record; those
-		 * of another registration are not about the device waited for.
-		 */
-		if (ev->seq > d->record.seq && !vr_other_registration(ev, &d->record))
-			vr_apply(w, d, ev);
-	}
-	return step;
 }
 
-int vr_wait_error(const struct vfio_release_wait *w)
+static void vr_apply(struct vfio_release_wait *w, struct vr_wait_dev *d,
+		     const struct vfio_release_event *ev)
+{
+	if (!d->record || d->removed)
+		return;
+	if (ev->type == VFIO_RELEASE_CMD_DEVICE_REMOVED) {
+		if (vr_removes(d, ev)) {
+			d->removed_free = vr_is_free(d);
+			d->removed = true;
+			/* Its last word: the record as it stood. */
+			vfio_release_event_unref(d->record);
+			d->record = vfio_release_event_ref((struct vfio_release_event *)ev);
+		}
+		return;
+	}
+	/*
+	 * Events up to the record's seq are already in the record; those of
+	 * another registration are not about the device waited for.
+	 */
+	if (ev->seq > d->record->seq && !vr_other_registration(ev, d->record))
+		vr_take(w, d, ev, false);
+}
+
+VR_EXPORT enum vfio_release_wait_status
+vfio_release_wait_feed(struct vfio_release_wait *w,
+		       const struct vfio_release_event *ev)
 {
 	unsigned int i;
 
-	for (i = 0; i < w->count; i++)
-		if (w->dev[i].removed && !w->dev[i].reached)
-			return -ENODEV;
-	return 0;
+	if (!w || !ev)
+		return vfio_release_wait_status(w);
+	if (ev->notice != VFIO_RELEASE_NOTICE_NONE ||
+	    ev->type == VFIO_RELEASE_CMD_RESYNC) {
+		w->reread = true;
+	} else if (w->have_instance && ev->instance != w->instance) {
+		/*
+		 * Another module instance: its sequence numbers cannot be
+		 * ordered against the records, which must all be read again.
+		 */
+		w->reread = true;
+	} else if (vr_is_device_event(ev->type)) {
+		for (i = 0; i < w->count; i++)
+			if (!strcmp(w->dev[i].device, ev->device))
+				vr_apply(w, &w->dev[i], ev);
+	}
+	return vfio_release_wait_status(w);
 }
 
-VR_EXPORT bool vfio_release_wait_done(const struct vfio_release_wait *w)
+VR_EXPORT enum vfio_release_wait_status
+vfio_release_wait_status(const struct vfio_release_wait *w)
 {
-	return w->reached == w->count;
+	unsigned int i, reached = 0;
+
+	if (!w)
+		return VFIO_RELEASE_WAIT_PENDING;
+	for (i = 0; i < w->count; i++) {
+		bool ok = vr_dev_reached(w, &w->dev[i]);
+
+		if (w->dev[i].removed && !ok)
+			return VFIO_RELEASE_WAIT_GONE;
+		reached += ok;
+	}
+	if (w->reread)
+		return VFIO_RELEASE_WAIT_REREAD;
+	return reached == w->count ? VFIO_RELEASE_WAIT_DONE : VFIO_RELEASE_WAIT_PENDING;
+}
+
+VR_EXPORT unsigned int vfio_release_wait_count(const struct vfio_release_wait *w)
+{
+	return w ? w->count : 0;
+}
+
+VR_EXPORT const char *vfio_release_wait_device(const struct vfio_release_wait *w,
+					       unsigned int i)
+{
+	return w && i < w->count ? w->dev[i].device : NULL;
 }
 
 VR_EXPORT bool vfio_release_wait_reached(const struct vfio_release_wait *w,
 					 unsigned int i)
 {
-	return i < w->count && w->dev[i].reached;
+	return w && i < w->count && vr_dev_reached(w, &w->dev[i]);
+}
+
+VR_EXPORT bool vfio_release_wait_removed(const struct vfio_release_wait *w,
+					 unsigned int i)
+{
+	return w && i < w->count && w->dev[i].removed;
 }
 
 VR_EXPORT const struct vfio_release_event *
 vfio_release_wait_record(const struct vfio_release_wait *w, unsigned int i)
 {
-	return i < w->count ? &w->dev[i].record : NULL;
-}
-
-VR_EXPORT void vfio_release_wait_free(struct vfio_release_wait *w)
-{
-	free(w);
+	return w && i < w->count ? w->dev[i].record : NULL;
 }

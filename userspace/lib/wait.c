@@ -1,33 +1,67 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The wait's I/O: subscribe, read records, feed events, poll. */
+/* The wait's I/O: subscribe, read records, be fed by dispatches, poll. */
 
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <time.h>
 
-#include "internal.h"
+#include "handle.h"
 #include "wait-state.h"
 
-/*
- * -ENODEV when a device short of the target is not (or no longer) watched:
- * never bound to a vfio_pci_core driver, or unbound or removed since.
- */
-static int vr_wait_read_all(struct vfio_release *vr, struct vfio_release_wait *w)
+void vr_waits_feed(struct vfio_release *vr, const struct vfio_release_event *ev)
 {
-	struct vfio_release_event rec;
+	struct vfio_release_wait *w;
+
+	for (w = vr->waits; w; w = w->next)
+		vfio_release_wait_feed(w, ev);
+}
+
+static void vr_wait_unlink(struct vfio_release_wait *w)
+{
+	if (!w->owner)
+		return;
+	*w->pprev = w->next;
+	if (w->next)
+		w->next->pprev = w->pprev;
+	w->owner = NULL;
+	w->next = NULL;
+	w->pprev = NULL;
+}
+
+void vr_waits_detach(struct vfio_release *vr)
+{
+	while (vr->waits)
+		vr_wait_unlink(vr->waits);
+}
+
+VR_EXPORT int vfio_release_wait_reread(struct vfio_release *vr,
+				       struct vfio_release_wait *w)
+{
+	struct vfio_release_event *rec;
 	unsigned int i;
 	int err;
 
+	if (!vr || !w)
+		return -EINVAL;
+	w->reread = false;
 	for (i = 0; i < w->count; i++) {
-		err = vfio_release_get(vr, w->dev[i].record.device, &rec);
-		if (err == -ENODEV)
+		if (w->dev[i].removed)
+			continue;
+		err = vfio_release_get(vr, w->dev[i].device, &rec);
+		if (err == -ENODEV) {
 			vr_wait_gone(w, i);
-		else if (err)
+			continue;
+		}
+		if (err) {
+			/* Still stale: the next dispatch or reread tries again. */
+			w->reread = true;
 			return err;
-		else
-			vr_wait_record(w, i, &rec);
+		}
+		vr_wait_record(w, i, rec);
+		vfio_release_event_unref(rec);
 	}
-	return vr_wait_error(w);
+	return 0;
 }
 
 VR_EXPORT int vfio_release_wait_new(struct vfio_release *vr,
@@ -37,56 +71,71 @@ VR_EXPORT int vfio_release_wait_new(struct vfio_release *vr,
 				    struct vfio_release_wait **out)
 {
 	struct vfio_release_wait *w;
+	unsigned int i;
 	int err;
 
-	if (target != VFIO_RELEASE_STATE_RELEASED &&
-	    target != VFIO_RELEASE_STATE_FREE)
+	if (!vr || !out)
 		return -EINVAL;
-	/* Subscribe before reading: nothing can happen unseen in between. */
-	err = vfio_release_subscribe(vr);
+	err = vr_wait_alloc(devices, count, target, &w);
 	if (err)
 		return err;
-	w = vr_wait_alloc(devices, count, target);
-	if (!w)
-		return -ENOMEM;
-	err = vr_wait_read_all(vr, w);
+	/* Subscribe before reading: nothing can happen unseen in between. */
+	err = vfio_release_subscribe(vr);
+	if (!err)
+		err = vfio_release_wait_reread(vr, w);
+	for (i = 0; !err && i < count; i++)
+		if (w->dev[i].removed)
+			err = -ENODEV;
 	if (err) {
 		vfio_release_wait_free(w);
 		return err;
 	}
+	w->owner = vr;
+	w->next = vr->waits;
+	w->pprev = &vr->waits;
+	if (vr->waits)
+		vr->waits->pprev = &w->next;
+	vr->waits = w;
 	*out = w;
 	return 0;
 }
 
-struct vr_wait_feed {
-	struct vfio_release_wait *w;
-	bool reread;
-};
-
-static int vr_wait_on_event(const struct vfio_release_event *ev, void *arg)
+VR_EXPORT void vfio_release_wait_free(struct vfio_release_wait *w)
 {
-	struct vr_wait_feed *feed = arg;
+	unsigned int i;
 
-	if (vr_wait_event(feed->w, ev) == VR_WAIT_REREAD)
-		feed->reread = true;
-	return 0;
+	if (!w)
+		return;
+	vr_wait_unlink(w);
+	for (i = 0; i < w->count; i++)
+		vfio_release_event_unref(w->dev[i].record);
+	free(w);
 }
 
 VR_EXPORT int vfio_release_wait_process(struct vfio_release *vr,
 					struct vfio_release_wait *w)
 {
-	struct vr_wait_feed feed = { .w = w };
+	enum vfio_release_wait_status status;
 	int err;
 
-	err = vfio_release_dispatch(vr, vr_wait_on_event, &feed);
+	if (!vr || !w)
+		return -EINVAL;
+	err = vfio_release_dispatch(vr, NULL, NULL);
 	if (err < 0)
 		return err;
-	err = vr_wait_error(w);
-	if (!err && feed.reread)
-		err = vr_wait_read_all(vr, w);
-	if (err)
-		return err;
-	return vfio_release_wait_done(w);
+	status = vfio_release_wait_status(w);
+	if (status == VFIO_RELEASE_WAIT_REREAD) {
+		err = vfio_release_wait_reread(vr, w);
+		/* Unloaded: its load is announced on the fd, then we read. */
+		if (err == -ENOPKG)
+			return 0;
+		if (err)
+			return err;
+		status = vfio_release_wait_status(w);
+	}
+	if (status == VFIO_RELEASE_WAIT_GONE)
+		return -ENODEV;
+	return status == VFIO_RELEASE_WAIT_DONE;
 }
 
 static long long vr_now_ms(void)
@@ -101,9 +150,13 @@ VR_EXPORT int vfio_release_wait_run(struct vfio_release *vr,
 				    struct vfio_release_wait *w, int timeout_ms)
 {
 	long long deadline = vr_now_ms() + timeout_ms;
-	int err;
+	int ret;
 
-	while (!vfio_release_wait_done(w)) {
+	if (!vr || !w)
+		return -EINVAL;
+	/* The records read at creation may already be the answer. */
+	ret = vfio_release_wait_process(vr, w);
+	while (ret == 0) {
 		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };
 		int left = -1;
 
@@ -116,11 +169,9 @@ VR_EXPORT int vfio_release_wait_run(struct vfio_release *vr,
 		}
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			return -errno;
-		err = vfio_release_wait_process(vr, w);
-		if (err < 0)
-			return err;
+		ret = vfio_release_wait_process(vr, w);
 	}
-	return 0;
+	return ret < 0 ? ret : 0;
 }
 
 VR_EXPORT int vfio_release_wait(struct vfio_release *vr,

@@ -15,7 +15,8 @@ packages=(
 	linux-source-6.1
 	linux-source-6.12
 	dkms sparse
-	libnl-3-dev libnl-genl-3-dev libjson-c-dev libcmocka-dev
+	libnl-3-dev libnl-genl-3-dev libjson-c-dev libcmocka-dev libkmod-dev
+	abigail-tools
 	qemu-system-x86 busybox-static jq valgrind
 	python3-yaml python3-jsonschema
 )

@@ -38,9 +38,11 @@ if gcc -o "$dest/consumer" "$dest/consumer.c" $(pkg-config --cflags --libs libvf
 else
 	echo "FAIL install-pkg-config-consumer: $(tail -n 3 "$dest/log" | tr '\n' ' ')"
 fi
-rules=$dest/usr/lib/udev/rules.d/70-vfio-release.rules
-helper=$dest/usr/lib/udev/vfio-release-auto-reattach
-if grep -q 'RUN+="/usr/lib/udev/vfio-release-auto-reattach ' "$rules" 2>/dev/null &&
+# A system install puts udev's files where udev's pkg-config file says.
+udevdir=$(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR pkg-config --variable=udevdir udev 2>/dev/null || echo /usr/lib/udev)
+rules=$dest$udevdir/rules.d/70-vfio-release.rules
+helper=$dest$udevdir/vfio-release-auto-reattach
+if grep -q "RUN+=\"$udevdir/vfio-release-auto-reattach " "$rules" 2>/dev/null &&
 	grep -q '^VFIO_RELEASE=/usr/bin/vfio-release$' "$helper" && [ -x "$helper" ]; then
 	echo "PASS install-udev-paths"
 else
@@ -53,3 +55,10 @@ for page in man1/vfio-release.1 man3/libvfio-release.3; do
 		echo "FAIL install-man-${page##*/}: does not render"
 	fi
 done
+env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR make -s -C "$top/userspace" uninstall DESTDIR="$dest" PREFIX=/usr >"$dest/log" 2>&1
+left=$(find "$dest/usr" "$dest/lib" -type f 2>/dev/null | tr '\n' ' ')
+if [ -z "$left" ]; then
+	echo "PASS uninstall-removes-everything"
+else
+	echo "FAIL uninstall-removes-everything: left $left"
+fi

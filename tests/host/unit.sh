@@ -7,7 +7,7 @@ unit=$top/tests/unit
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-if ! make -s -C "$top/userspace" >"$log" 2>&1 || ! make -s -C "$unit" >>"$log" 2>&1; then
+if ! make -s -C "$top/userspace" all lib/libvfio-release-internal.a >"$log" 2>&1 || ! make -s -C "$unit" >>"$log" 2>&1; then
 	echo "FAIL unit-build: $(tail -n 3 "$log" | tr '\n' ' ')"
 	exit 0
 fi
@@ -34,7 +34,7 @@ for t in "$unit"/test-*.c; do
 	tap "${t##*/test-}" "$t"
 done
 if command -v valgrind >/dev/null; then
-	for s in wait-state decode parse; do
+	for s in wait-state event reply parse output; do
 		tap "$s-valgrind" valgrind -q --error-exitcode=9 --leak-check=full \
 			--errors-for-leak-kinds=definite "$unit/test-$s"
 	done

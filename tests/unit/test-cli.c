@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The CLI's argument parsing and exit codes (0 done, 1 timeout, 2 error),
+ * The CLI's argument parsing and exit codes (0 done, 1 timeout, 2 error,
+ * 3 changed),
  * run as a program. reattach reads a fixture sysfs tree given by
  * VFIO_RELEASE_SYSFS, so the paths that need no kernel are covered here.
  */
@@ -87,10 +88,54 @@ static int fixture_down(void **state)
 	return system(cmd);
 }
 
-static void usage_errors(void **state)
+static void help_and_version(void **state)
 {
 	(void)state;
 	assert_int_equal(RUN("--help"), 0);
+	assert_int_equal(RUN("help"), 0);
+	assert_int_equal(RUN("--version"), 0);
+	assert_int_equal(RUN("help", "wait"), 0);
+	assert_int_equal(RUN("wait", "--help"), 0);
+	assert_int_equal(RUN("status", "--help"), 0);
+	assert_int_equal(RUN("monitor", "--help"), 0);
+	assert_int_equal(RUN("reattach", "--help"), 0);
+	assert_string_equal(err_text, "");
+	assert_int_equal(RUN("help", "frobnicate"), 2);
+}
+
+/* Decimal seconds, bounded: nothing wraps into "forever". */
+static void timeouts(void **state)
+{
+	static const char *const bad[] = {
+		"-1", "soon", "0x10", "1e3", "inf", "nan", "3000000", "2147484",
+		"99999999999999999999", ".5", "5.", "2.5000", " 5", "5 ", "",
+	};
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(RUN("wait", "01:00.0", "--timeout", bad[i]), 2);
+		assert_non_null(strstr(err_text, "bad timeout"));
+	}
+	/* Accepted: what fails then is the missing module, not the timeout. */
+	assert_int_equal(RUN("wait", "01:00.0", "--timeout", "2.5"), 2);
+	assert_null(strstr(err_text, "bad timeout"));
+	assert_int_equal(RUN("wait", "01:00.0", "--timeout", "2000000"), 2);
+	assert_null(strstr(err_text, "bad timeout"));
+}
+
+static void monitor_filters_checked(void **state)
+{
+	(void)state;
+	assert_int_equal(RUN("monitor", "--event", "bogus"), 2);
+	assert_non_null(strstr(err_text, "unknown event 'bogus'"));
+	assert_int_equal(RUN("monitor", "--device", "eth0"), 2);
+	assert_non_null(strstr(err_text, "'eth0' is not a PCI address"));
+}
+
+static void usage_errors(void **state)
+{
+	(void)state;
 	assert_int_equal(run((const char *const[]){ NULL }), 2);
 	assert_int_equal(RUN("frobnicate"), 2);
 	assert_non_null(strstr(err_text, "unknown command 'frobnicate'"));
@@ -107,6 +152,8 @@ static void bad_arguments_are_named(void **state)
 	assert_non_null(strstr(err_text, "'eth0' is not a PCI address"));
 	assert_int_equal(RUN("status", "01:00.0", "1:2:3"), 2);
 	assert_non_null(strstr(err_text, "'1:2:3' is not a PCI address"));
+	assert_int_equal(RUN("status", "1:0.0"), 2);
+	assert_non_null(strstr(err_text, "'1:0.0' is not a PCI address"));
 	assert_int_equal(RUN("wait", "01:00.0", "--timeout", "-1"), 2);
 	assert_non_null(strstr(err_text, "bad timeout '-1'"));
 	assert_int_equal(RUN("wait", "01:00.0", "--timeout", "soon"), 2);
@@ -142,6 +189,9 @@ static void reattach_without_kernel(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(help_and_version),
+		cmocka_unit_test(timeouts),
+		cmocka_unit_test(monitor_filters_checked),
 		cmocka_unit_test(usage_errors),
 		cmocka_unit_test(bad_arguments_are_named),
 		cmocka_unit_test(module_missing),

@@ -32,6 +32,9 @@ static void full_and_short(void **state)
 	accepts("01:00.0", "0000:01:00.0");
 	accepts("0001:ff:1f.7", "0001:ff:1f.7");
 	accepts("00:1F.3", "0000:00:1f.3");
+	/* VMD domains have five digits. */
+	accepts("10000:e1:00.0", "10000:e1:00.0");
+	accepts("1ffff:00:1f.7", "1ffff:00:1f.7");
 }
 
 static void malformed(void **state)
@@ -46,7 +49,18 @@ static void malformed(void **state)
 	refuses(" 01:00.0");
 	refuses("01:00.0x");
 	refuses("-1:00.0");
-	refuses("00000:01:00.0");
+	refuses("00000:01:00.0");	/* a domain below 0x10000 has four digits */
+	refuses("100000:01:00.0");
+	refuses("1:0.0");
+	refuses("1:00.0");
+	refuses("01:0.0");
+	refuses("0:01:00.0");
+	refuses("000:01:00.0");
+	refuses("0000:1:00.0");
+	refuses("0000:01:00.00");
+	refuses("0000:01:00.0.0");
+	refuses("0000::01:00.0");
+	refuses("+000:01:00.0");
 	refuses("0000:001:00.0");
 	refuses("/sys/bus/pci/devices/0000:01:00.0");
 }

@@ -9,434 +9,450 @@
 
 #include <cmocka.h>
 
+#include "netlink-builder.h"
 #include "wait-state.h"
 
 #define A "0000:01:00.0"
 #define B "0000:03:00.1"
+#define INST 0x1111
 
-static struct vfio_release_event rec(const char *dev, enum vfio_release_cmd type,
-				     enum vfio_release_state state,
-				     uint64_t seq, uint64_t gen)
-{
-	struct vfio_release_event ev = {
-		.type = type, .state = state, .seq = seq, .generation = gen,
-	};
-
-	strcpy(ev.device, dev);
-	return ev;
-}
-
-#define GET(dev, state, seq, gen) \
-	rec(dev, VFIO_RELEASE_CMD_GET_DEVICE, VFIO_RELEASE_STATE_##state, seq, gen)
-#define EV(dev, cmd, state, seq, gen) \
-	rec(dev, VFIO_RELEASE_CMD_##cmd, VFIO_RELEASE_STATE_##state, seq, gen)
+#define S(x) VFIO_RELEASE_STATE_##x
+#define C(x) VFIO_RELEASE_CMD_##x
+#define PENDING VFIO_RELEASE_WAIT_PENDING
+#define DONE VFIO_RELEASE_WAIT_DONE
+#define REREAD VFIO_RELEASE_WAIT_REREAD
+#define GONE VFIO_RELEASE_WAIT_GONE
 
 static struct vfio_release_wait *wait_for(enum vfio_release_state target,
 					  unsigned int n)
 {
 	const char *devs[] = { A, B };
-	struct vfio_release_wait *w = vr_wait_alloc(devs, n, target);
+	struct vfio_release_wait *w = NULL;
 
-	assert_non_null(w);
+	assert_int_equal(vr_wait_alloc(devs, n, target, &w), 0);
 	return w;
 }
 
-static void feed(struct vfio_release_wait *w, struct vfio_release_event ev)
+/* A record from GET, then unreferenced: the wait keeps its own. */
+static void record(struct vfio_release_wait *w, unsigned int i, const char *dev,
+		   int state, uint64_t seq, uint64_t gen, uint64_t reg)
 {
-	assert_int_equal(vr_wait_event(w, &ev), VR_WAIT_PROGRESS);
+	struct test_record r = {
+		.cmd = C(GET_DEVICE), .device = dev, .state = state, .seq = seq,
+		.generation = gen, .instance = INST, .registration = reg,
+	};
+	struct vfio_release_event *ev = test_event(&r);
+
+	vr_wait_record(w, i, ev);
+	vfio_release_event_unref(ev);
+}
+
+static enum vfio_release_wait_status feed_full(struct vfio_release_wait *w,
+					       const struct test_record *r)
+{
+	struct vfio_release_event *ev = test_event(r);
+	enum vfio_release_wait_status st = vfio_release_wait_feed(w, ev);
+
+	vfio_release_event_unref(ev);
+	return st;
+}
+
+static enum vfio_release_wait_status feed(struct vfio_release_wait *w,
+					  uint8_t cmd, const char *dev, int state,
+					  uint64_t seq, uint64_t gen, uint64_t reg)
+{
+	struct test_record r = {
+		.cmd = cmd, .device = dev, .state = state, .seq = seq,
+		.generation = gen, .instance = INST, .registration = reg,
+	};
+
+	return feed_full(w, &r);
+}
+
+static enum vfio_release_wait_status notice(struct vfio_release_wait *w,
+					    enum vfio_release_cmd type,
+					    enum vfio_release_notice n)
+{
+	struct vfio_release_event *ev = vr_event_notice(type, n);
+	enum vfio_release_wait_status st = vfio_release_wait_feed(w, ev);
+
+	vfio_release_event_unref(ev);
+	return st;
+}
+
+/* What vfio_release_wait_reread() does before its GETs. */
+static void reread_begins(struct vfio_release_wait *w)
+{
+	w->reread = false;
+}
+
+static uint64_t record_u64(struct vfio_release_wait *w, unsigned int i,
+			   enum vfio_release_attr attr)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(vfio_release_event_get_u64(vfio_release_wait_record(w, i),
+						    attr, &v), 0);
+	return v;
 }
 
 static void already_free(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, FREE, 4, 1);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(FREE), 4, 1, 7);
+	assert_int_equal(vfio_release_wait_status(w), DONE);
 	vfio_release_wait_free(w);
 }
 
 static void already_free_satisfies_released(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_RELEASED, 1);
-	struct vfio_release_event r = GET(A, FREE, 4, 1);
+	struct vfio_release_wait *w = wait_for(S(RELEASED), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(FREE), 4, 1, 7);
+	assert_int_equal(vfio_release_wait_status(w), DONE);
 	vfio_release_wait_free(w);
 }
 
 static void released_then_free(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 1, 0);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_false(vfio_release_wait_done(w));
-	feed(w, EV(A, DEVICE_RELEASED, RELEASED, 2, 1));
-	assert_false(vfio_release_wait_done(w));
-	feed(w, EV(A, GROUP_RELEASED, UNKNOWN, 3, 0));
-	assert_false(vfio_release_wait_done(w));
-	feed(w, EV(A, DEVICE_FREE, FREE, 4, 1));
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	assert_int_equal(vfio_release_wait_status(w), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_RELEASED), A, S(RELEASED), 2, 1, 7), PENDING);
+	/* Group events are followed by the devices' own: no change. */
+	assert_int_equal(feed(w, C(GROUP_RELEASED), NULL, -1, 3, 0, 0), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 4, 1, 7), DONE);
 	vfio_release_wait_free(w);
 }
 
 static void released_target_on_release(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_RELEASED, 1);
-	struct vfio_release_event r = GET(A, OPEN, 1, 0);
+	struct vfio_release_wait *w = wait_for(S(RELEASED), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_false(vfio_release_wait_done(w));
-	feed(w, EV(A, DEVICE_RELEASED, RELEASED, 2, 1));
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	assert_int_equal(feed(w, C(DEVICE_RELEASED), A, S(RELEASED), 2, 1, 7), DONE);
+	/* Released stays reached: it completed a cycle, even if reopened. */
+	assert_int_equal(feed(w, C(DEVICE_OPENED), A, S(OPEN), 3, 1, 7), DONE);
 	vfio_release_wait_free(w);
 }
 
-/* Released, then opened again before the group let go: not free. */
 static void reopen_in_between_is_not_free(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 5, 2);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, EV(A, DEVICE_RELEASED, RELEASED, 6, 3));
-	feed(w, EV(A, DEVICE_OPENED, OPEN, 7, 3));
-	assert_false(vfio_release_wait_done(w));
-	/* The group release of the first holder frees nothing: still open. */
-	feed(w, EV(A, GROUP_RELEASED, UNKNOWN, 8, 0));
-	assert_false(vfio_release_wait_done(w));
-	feed(w, EV(A, DEVICE_RELEASED, RELEASED, 9, 4));
-	feed(w, EV(A, DEVICE_FREE, FREE, 11, 4));
-	assert_true(vfio_release_wait_done(w));
-	assert_int_equal(vfio_release_wait_record(w, 0)->generation, 4);
+	record(w, 0, A, S(OPEN), 5, 3, 7);
+	feed(w, C(DEVICE_RELEASED), A, S(RELEASED), 6, 3, 7);
+	assert_int_equal(feed(w, C(DEVICE_OPENED), A, S(OPEN), 7, 3, 7), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_RELEASED), A, S(RELEASED), 9, 4, 7), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 11, 4, 7), DONE);
+	assert_int_equal(record_u64(w, 0, VFIO_RELEASE_A_GENERATION), 4);
 	vfio_release_wait_free(w);
 }
 
-/* Events older than the record were already counted in it. */
-static void stale_events_ignored(void **state)
+/* "free" is now: a device claimed again after it was free is not free. */
+static void free_means_now(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 10, 3);
+	struct vfio_release_wait *w = wait_for(S(FREE), 2);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	/* A free from an earlier cycle, delivered late. */
-	feed(w, EV(A, DEVICE_FREE, FREE, 9, 3));
-	feed(w, EV(A, DEVICE_FREE, FREE, 10, 3));
-	assert_false(vfio_release_wait_done(w));
+	record(w, 0, A, S(FREE), 3, 1, 7);
+	record(w, 1, B, S(OPEN), 4, 0, 8);
+	assert_int_equal(vfio_release_wait_status(w), PENDING);
+	assert_true(vfio_release_wait_reached(w, 0));
+	/* A's group is claimed for its next user, then A is opened. */
+	assert_int_equal(feed(w, C(DEVICE_CLAIMED), A, S(RELEASED), 5, 1, 7), PENDING);
+	assert_false(vfio_release_wait_reached(w, 0));
+	feed(w, C(DEVICE_OPENED), A, S(OPEN), 6, 1, 7);
+	/* B gets free while A is open: not both at once. */
+	feed(w, C(DEVICE_RELEASED), B, S(RELEASED), 7, 1, 8);
+	assert_int_equal(feed(w, C(DEVICE_FREE), B, S(FREE), 8, 1, 8), PENDING);
+	feed(w, C(DEVICE_RELEASED), A, S(RELEASED), 9, 2, 7);
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 10, 2, 7), DONE);
+	vfio_release_wait_free(w);
+}
+
+static void stale_events_ignored(void **state)
+{
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
+
+	(void)state;
+	record(w, 0, A, S(OPEN), 10, 3, 7);
+	/* Already in the record (seq not greater): must not count. */
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 9, 3, 7), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 10, 3, 7), PENDING);
+	vfio_release_wait_free(w);
+}
+
+static void same_event_twice_changes_nothing(void **state)
+{
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
+	struct test_record opened = {
+		.cmd = C(DEVICE_OPENED), .device = A, .state = S(OPEN), .seq = 12,
+		.generation = 1, .instance = INST, .registration = 7,
+	};
+	struct test_record freed = opened;
+
+	(void)state;
+	freed.cmd = C(DEVICE_FREE);
+	freed.state = S(FREE);
+	freed.seq = 11;
+	record(w, 0, A, S(OPEN), 10, 0, 7);
+	assert_int_equal(feed_full(w, &freed), DONE);
+	assert_int_equal(feed_full(w, &opened), PENDING);
+	/* The free fed again (a caller feeding what dispatch also fed). */
+	assert_int_equal(feed_full(w, &freed), PENDING);
 	vfio_release_wait_free(w);
 }
 
 static void other_devices_ignored(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 1, 0);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, EV("0000:09:00.0", DEVICE_FREE, FREE, 2, 1));
-	assert_false(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	assert_int_equal(feed(w, C(DEVICE_FREE), "0000:09:00.0", S(FREE), 2, 1, 9), PENDING);
 	vfio_release_wait_free(w);
 }
 
-/* Overflow: the events are gone; the re-read record decides. */
-static void overflow_rereads(void **state)
+static void notices_reread(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 1, 0);
-	struct vfio_release_event overflow = {
-		.type = VFIO_RELEASE_CMD_RESYNC, .local_overflow = true,
+	static const struct {
+		enum vfio_release_cmd type;
+		enum vfio_release_notice notice;
+	} cases[] = {
+		{ C(RESYNC), VFIO_RELEASE_NOTICE_OVERFLOW },
+		{ C(RESYNC), VFIO_RELEASE_NOTICE_MODULE_LOADED },
+		{ C(UNSPEC), VFIO_RELEASE_NOTICE_MODULE_UNLOADED },
+		{ C(RESYNC), VFIO_RELEASE_NOTICE_NONE },	/* the module's own */
 	};
-	struct vfio_release_event reread = GET(A, FREE, 40, 1);
+	unsigned int i;
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_int_equal(vr_wait_event(w, &overflow), VR_WAIT_REREAD);
-	vr_wait_record(w, 0, &reread);
-	assert_true(vfio_release_wait_done(w));
-	vfio_release_wait_free(w);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vfio_release_wait *w = wait_for(S(FREE), 1);
+
+		record(w, 0, A, S(OPEN), 1, 0, 7);
+		assert_int_equal(notice(w, cases[i].type, cases[i].notice), REREAD);
+		/* Even a free record waits for the re-read. */
+		assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 5, 1, 7), REREAD);
+		reread_begins(w);
+		record(w, 0, A, S(FREE), 6, 1, 7);
+		assert_int_equal(vfio_release_wait_status(w), DONE);
+		vfio_release_wait_free(w);
+	}
 }
 
-static void kernel_resync_rereads(void **state)
-{
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event resync = {
-		.type = VFIO_RELEASE_CMD_RESYNC,
-		.resync_reason = VFIO_RELEASE_RESYNC_PROBE_MISSED,
-	};
-
-	(void)state;
-	assert_int_equal(vr_wait_event(w, &resync), VR_WAIT_REREAD);
-	vfio_release_wait_free(w);
-}
-
-/* Events lost, and the device was released and reopened meanwhile. */
 static void overflow_reopened_not_free_but_released(void **state)
 {
-	struct vfio_release_wait *wf = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_wait *wr = wait_for(VFIO_RELEASE_STATE_RELEASED, 1);
-	struct vfio_release_event r = GET(A, OPEN, 1, 0);
-	struct vfio_release_event reread = GET(A, OPEN, 30, 1);
+	struct vfio_release_wait *wf = wait_for(S(FREE), 1);
+	struct vfio_release_wait *wr = wait_for(S(RELEASED), 1);
 
 	(void)state;
-	vr_wait_record(wf, 0, &r);
-	vr_wait_record(wr, 0, &r);
-	vr_wait_record(wf, 0, &reread);
-	vr_wait_record(wr, 0, &reread);
-	assert_false(vfio_release_wait_done(wf));
-	assert_true(vfio_release_wait_done(wr));
+	record(wf, 0, A, S(OPEN), 1, 0, 7);
+	record(wr, 0, A, S(OPEN), 1, 0, 7);
+	notice(wf, C(RESYNC), VFIO_RELEASE_NOTICE_OVERFLOW);
+	notice(wr, C(RESYNC), VFIO_RELEASE_NOTICE_OVERFLOW);
+	reread_begins(wf);
+	reread_begins(wr);
+	/* Released and opened again while events were lost. */
+	record(wf, 0, A, S(OPEN), 9, 1, 7);
+	record(wr, 0, A, S(OPEN), 9, 1, 7);
+	assert_int_equal(vfio_release_wait_status(wf), PENDING);
+	assert_int_equal(vfio_release_wait_status(wr), DONE);
 	vfio_release_wait_free(wf);
 	vfio_release_wait_free(wr);
 }
 
-/* A late reply older than what events already told us changes nothing. */
 static void older_reread_ignored(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 1, 0);
-	struct vfio_release_event old = GET(A, OPEN, 2, 0);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, EV(A, DEVICE_FREE, FREE, 5, 1));
-	vr_wait_record(w, 0, &old);
-	assert_int_equal(vfio_release_wait_record(w, 0)->seq, 5);
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	feed(w, C(DEVICE_FREE), A, S(FREE), 5, 1, 7);
+	record(w, 0, A, S(OPEN), 3, 0, 7);
+	assert_int_equal(record_u64(w, 0, VFIO_RELEASE_A_SEQ), 5);
+	assert_int_equal(vfio_release_wait_status(w), DONE);
 	vfio_release_wait_free(w);
 }
 
-static void all_devices_needed(void **state)
-{
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 2);
-	struct vfio_release_event ra = GET(A, OPEN, 1, 0);
-	struct vfio_release_event rb = GET(B, OPEN, 2, 0);
-
-	(void)state;
-	vr_wait_record(w, 0, &ra);
-	vr_wait_record(w, 1, &rb);
-	feed(w, EV(A, DEVICE_FREE, FREE, 3, 1));
-	assert_false(vfio_release_wait_done(w));
-	/* A reopened: it was reached, the wait does not take it back. */
-	feed(w, EV(A, DEVICE_OPENED, OPEN, 4, 1));
-	feed(w, EV(B, DEVICE_FREE, FREE, 5, 1));
-	assert_true(vfio_release_wait_done(w));
-	vfio_release_wait_free(w);
-}
-
-/* rec() with a module instance and a registration. */
-static struct vfio_release_event with_ids(struct vfio_release_event ev,
-					  uint64_t instance, uint64_t registration)
-{
-	ev.instance = instance;
-	ev.registration = registration;
-	return ev;
-}
-
-/* The device was unbound while open: the wait ends, naming it. */
 static void removal_ends_wait(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 2);
-	struct vfio_release_event ra = with_ids(GET(A, OPEN, 1, 0), 7, 1);
-	struct vfio_release_event rb = with_ids(GET(B, FREE, 2, 1), 7, 2);
-	struct vfio_release_event removed = with_ids(EV(A, DEVICE_REMOVED, RELEASED, 4, 1), 7, 1);
+	struct vfio_release_wait *w = wait_for(S(FREE), 2);
 
 	(void)state;
-	vr_wait_record(w, 0, &ra);
-	vr_wait_record(w, 1, &rb);
-	assert_int_equal(vr_wait_error(w), 0);
-	assert_int_equal(vr_wait_event(w, &removed), VR_WAIT_GONE);
-	assert_int_equal(vr_wait_error(w), -ENODEV);
-	assert_false(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 3, 1, 7);
+	record(w, 1, B, S(FREE), 4, 1, 8);
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(OPEN), 5, 1, 7), GONE);
+	assert_true(vfio_release_wait_removed(w, 0));
 	assert_false(vfio_release_wait_reached(w, 0));
-	assert_int_equal(vfio_release_wait_record(w, 0)->type, VFIO_RELEASE_CMD_DEVICE_REMOVED);
-	assert_int_equal(vfio_release_wait_record(w, 1)->type, VFIO_RELEASE_CMD_GET_DEVICE);
-	/* Nothing more about it changes that. */
-	feed(w, with_ids(EV(A, DEVICE_FREE, FREE, 5, 2), 7, 1));
-	assert_int_equal(vr_wait_error(w), -ENODEV);
+	assert_int_equal(vfio_release_event_get_type(vfio_release_wait_record(w, 0)),
+			 C(DEVICE_REMOVED));
+	assert_int_equal(vfio_release_event_get_type(vfio_release_wait_record(w, 1)),
+			 C(GET_DEVICE));
+	/* Final: a later registration's events do not revive it. */
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 6, 2, 9), GONE);
 	vfio_release_wait_free(w);
 }
 
-/* The removal carries the record as it last stood: even at the same seq. */
-static void removal_of_own_registration_at_record_seq(void **state)
+static void removal_at_record_seq(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_RELEASED, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 9, 0), 7, 4);
-	struct vfio_release_event removed = with_ids(EV(A, DEVICE_REMOVED, OPEN, 9, 0), 7, 4);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_int_equal(vr_wait_event(w, &removed), VR_WAIT_GONE);
-	assert_int_equal(vr_wait_error(w), -ENODEV);
+	/* The removal of the record's own registration is always newer. */
+	record(w, 0, A, S(OPEN), 9, 1, 7);
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(OPEN), 9, 1, 7), GONE);
 	vfio_release_wait_free(w);
 }
 
-/* Reached, then unbound (say, reattached): the wait got what it asked. */
-static void removal_after_reached_is_not_an_error(void **state)
+static void removal_of_free_device_counts_free(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 1, 0), 7, 1);
+	struct vfio_release_wait *w = wait_for(S(FREE), 2);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, with_ids(EV(A, DEVICE_FREE, FREE, 3, 1), 7, 1));
-	feed(w, with_ids(EV(A, DEVICE_REMOVED, FREE, 4, 1), 7, 1));
-	assert_int_equal(vr_wait_error(w), 0);
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	record(w, 1, B, S(OPEN), 2, 0, 8);
+	feed(w, C(DEVICE_FREE), A, S(FREE), 3, 1, 7);
+	/* Returned to its host driver by someone else: as free as it gets. */
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(FREE), 4, 1, 7), PENDING);
+	assert_true(vfio_release_wait_reached(w, 0));
+	assert_int_equal(feed(w, C(DEVICE_FREE), B, S(FREE), 5, 1, 8), DONE);
 	vfio_release_wait_free(w);
 }
 
-/* The removal of a binding older than the record, or of another device. */
+static void removal_after_released_is_not_an_error(void **state)
+{
+	struct vfio_release_wait *w = wait_for(S(RELEASED), 1);
+
+	(void)state;
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	feed(w, C(DEVICE_RELEASED), A, S(RELEASED), 3, 1, 7);
+	feed(w, C(DEVICE_OPENED), A, S(OPEN), 4, 1, 7);
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(OPEN), 5, 1, 7), DONE);
+	vfio_release_wait_free(w);
+}
+
 static void other_removals_ignored(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 10, 2), 7, 5);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, with_ids(EV(A, DEVICE_REMOVED, FREE, 11, 2), 7, 4));
-	feed(w, with_ids(EV(B, DEVICE_REMOVED, FREE, 12, 0), 7, 6));
-	assert_int_equal(vr_wait_error(w), 0);
-	assert_int_equal(vfio_release_wait_record(w, 0)->seq, 10);
+	record(w, 0, A, S(OPEN), 10, 1, 5);
+	/* An older registration's removal, and another device's. */
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(FREE), 11, 2, 4), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), B, S(FREE), 12, 0, 6), PENDING);
+	assert_int_equal(record_u64(w, 0, VFIO_RELEASE_A_SEQ), 10);
 	vfio_release_wait_free(w);
 }
 
-/* Without registrations, a removal older than the record is stale. */
 static void removal_without_registration_ordered_by_seq(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 10, 2);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, EV(A, DEVICE_REMOVED, FREE, 8, 2));
-	assert_int_equal(vr_wait_error(w), 0);
-	assert_int_equal(vr_wait_event(w, &(struct vfio_release_event){
-		.type = VFIO_RELEASE_CMD_DEVICE_REMOVED, .device = A, .seq = 11 }),
-		VR_WAIT_GONE);
-	assert_int_equal(vr_wait_error(w), -ENODEV);
+	/* An older module: no registrations, the sequence decides. */
+	record(w, 0, A, S(OPEN), 10, 1, 0);
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(FREE), 8, 2, 0), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_REMOVED), A, S(OPEN), 11, 1, 0), GONE);
 	vfio_release_wait_free(w);
 }
 
-/* Events of another binding of the same address are not about this one. */
 static void other_registration_events_ignored(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 10, 2), 7, 5);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	feed(w, with_ids(EV(A, DEVICE_FREE, FREE, 11, 2), 7, 4));
-	assert_false(vfio_release_wait_done(w));
-	feed(w, with_ids(EV(A, DEVICE_FREE, FREE, 12, 3), 7, 5));
-	assert_true(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 10, 1, 5);
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 11, 2, 4), PENDING);
+	assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 12, 3, 5), DONE);
 	vfio_release_wait_free(w);
 }
 
-/* A re-read finds the device gone (its removal was among lost events). */
 static void gone_on_reread(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 1, 0), 7, 1);
+	struct vfio_release_wait *w = wait_for(S(FREE), 1);
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
+	record(w, 0, A, S(OPEN), 1, 0, 7);
 	vr_wait_gone(w, 0);
-	assert_int_equal(vr_wait_error(w), -ENODEV);
-	assert_int_equal(vfio_release_wait_record(w, 0)->type, VFIO_RELEASE_CMD_DEVICE_REMOVED);
-	assert_string_equal(vfio_release_wait_record(w, 0)->device, A);
+	assert_int_equal(vfio_release_wait_status(w), GONE);
+	assert_string_equal(vfio_release_wait_device(w, 0), A);
+	/* A record after the end changes nothing. */
+	record(w, 0, A, S(FREE), 5, 1, 8);
+	assert_int_equal(vfio_release_wait_status(w), GONE);
 	vfio_release_wait_free(w);
 }
 
-/* Gone after it was reached; bound again later: the new record is kept. */
-static void reached_gone_then_rebound(void **state)
-{
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = with_ids(GET(A, FREE, 3, 1), 7, 1);
-	struct vfio_release_event again = with_ids(GET(A, FREE, 0, 1), 7, 2);
-
-	(void)state;
-	vr_wait_record(w, 0, &r);
-	vr_wait_gone(w, 0);
-	assert_int_equal(vr_wait_error(w), 0);
-	vr_wait_record(w, 0, &again);
-	assert_int_equal(vfio_release_wait_record(w, 0)->registration, 2);
-	assert_int_equal(vfio_release_wait_record(w, 0)->type, VFIO_RELEASE_CMD_GET_DEVICE);
-	assert_true(vfio_release_wait_done(w));
-	vfio_release_wait_free(w);
-}
-
-/*
- * The module was reloaded: its events cannot be ordered against the
- * records, so none is applied and every record is read again.
- */
 static void instance_change_rereads(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 50, 3), 7, 1);
-	struct vfio_release_event ev = with_ids(EV(A, DEVICE_FREE, FREE, 2, 1), 8, 1);
-	struct vfio_release_event group = with_ids(EV(A, GROUP_RELEASED, UNKNOWN, 1, 0), 8, 0);
-	struct vfio_release_event same = with_ids(EV(A, DEVICE_OPENED, OPEN, 51, 3), 7, 1);
+	struct vfio_release_wait *w = wait_for(S(RELEASED), 1);
+	struct test_record other = {
+		.cmd = C(DEVICE_RELEASED), .device = A, .state = S(RELEASED),
+		.seq = 2, .generation = 1, .instance = INST + 1, .registration = 1,
+	};
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_int_equal(vr_wait_event(w, &same), VR_WAIT_PROGRESS);
-	assert_int_equal(vr_wait_event(w, &group), VR_WAIT_REREAD);
-	assert_int_equal(vr_wait_event(w, &ev), VR_WAIT_REREAD);
-	assert_false(vfio_release_wait_done(w));
-	assert_int_equal(vfio_release_wait_record(w, 0)->seq, 51);
+	record(w, 0, A, S(OPEN), 50, 9, 7);
+	/* Another instance's events cannot be ordered: re-read first. */
+	assert_int_equal(feed_full(w, &other), REREAD);
+	assert_int_equal(record_u64(w, 0, VFIO_RELEASE_A_SEQ), 50);
 	vfio_release_wait_free(w);
 }
 
-/* A module that sends instances replacing one that did not: reloaded. */
-static void instance_appearing_rereads(void **state)
+/* After a reload only cycles from then on count for "released". */
+static void reload_rebases_generation(void **state)
 {
-	struct vfio_release_wait *w = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_event r = GET(A, OPEN, 5, 0);
-	struct vfio_release_event ev = with_ids(EV(A, DEVICE_FREE, FREE, 6, 1), 8, 1);
+	struct vfio_release_wait *w = wait_for(S(RELEASED), 1);
+	struct test_record rec = {
+		.cmd = C(GET_DEVICE), .device = A, .state = S(OPEN), .seq = 3,
+		.generation = 2, .instance = INST + 1, .registration = 1,
+	};
+	struct vfio_release_event *ev;
 
 	(void)state;
-	vr_wait_record(w, 0, &r);
-	assert_int_equal(vr_wait_event(w, &ev), VR_WAIT_REREAD);
-	assert_false(vfio_release_wait_done(w));
+	record(w, 0, A, S(OPEN), 50, 9, 7);
+	notice(w, C(RESYNC), VFIO_RELEASE_NOTICE_MODULE_LOADED);
+	reread_begins(w);
+	ev = test_event(&rec);
+	vr_wait_record(w, 0, ev);
+	vfio_release_event_unref(ev);
+	/* Generation 2 < 9 from another instance: not a cycle. */
+	assert_int_equal(vfio_release_wait_status(w), PENDING);
+	rec.cmd = C(DEVICE_RELEASED);
+	rec.state = S(RELEASED);
+	rec.seq = 4;
+	rec.generation = 3;
+	assert_int_equal(feed_full(w, &rec), DONE);
 	vfio_release_wait_free(w);
 }
 
-/*
- * The re-read after a reload replaces the record although its seq is
- * lower (sequences restart), and only cycles from then on count.
- */
-static void reread_after_reload(void **state)
+static void bad_arguments(void **state)
 {
-	struct vfio_release_wait *wf = wait_for(VFIO_RELEASE_STATE_FREE, 1);
-	struct vfio_release_wait *wr = wait_for(VFIO_RELEASE_STATE_RELEASED, 1);
-	struct vfio_release_event r = with_ids(GET(A, OPEN, 50, 3), 7, 1);
-	struct vfio_release_event reread = with_ids(GET(A, OPEN, 2, 1), 8, 1);
+	const char *devs[] = { A, "" };
+	char longname[VFIO_RELEASE_DEVICE_NAME_MAX + 1];
+	const char *toolong[] = { longname };
+	struct vfio_release_wait *w = NULL;
 
 	(void)state;
-	vr_wait_record(wf, 0, &r);
-	vr_wait_record(wr, 0, &r);
-	vr_wait_record(wf, 0, &reread);
-	vr_wait_record(wr, 0, &reread);
-	assert_int_equal(vfio_release_wait_record(wf, 0)->seq, 2);
-	assert_int_equal(vfio_release_wait_record(wf, 0)->instance, 8);
-	assert_false(vfio_release_wait_done(wf));
-	assert_false(vfio_release_wait_done(wr));
-	/* The new instance's events now apply. */
-	feed(wf, with_ids(EV(A, DEVICE_RELEASED, RELEASED, 3, 2), 8, 1));
-	feed(wr, with_ids(EV(A, DEVICE_RELEASED, RELEASED, 3, 2), 8, 1));
-	assert_false(vfio_release_wait_done(wf));
-	assert_true(vfio_release_wait_done(wr));
-	feed(wf, with_ids(EV(A, DEVICE_FREE, FREE, 5, 2), 8, 1));
-	assert_true(vfio_release_wait_done(wf));
-	vfio_release_wait_free(wf);
-	vfio_release_wait_free(wr);
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(vr_wait_alloc(devs, 0, S(FREE), &w), -EINVAL);
+	assert_int_equal(vr_wait_alloc(devs, 1, S(OPEN), &w), -EINVAL);
+	assert_int_equal(vr_wait_alloc(devs, 2, S(FREE), &w), -EINVAL);
+	assert_int_equal(vr_wait_alloc(toolong, 1, S(FREE), &w), -EINVAL);
+	assert_null(w);
+	/* The public calls refuse NULL instead of crashing. */
+	assert_int_equal(vfio_release_wait_status(NULL), PENDING);
+	assert_null(vfio_release_wait_record(NULL, 0));
+	assert_int_equal(vfio_release_wait_count(NULL), 0);
 }
 
 int main(void)
@@ -447,24 +463,24 @@ int main(void)
 		cmocka_unit_test(released_then_free),
 		cmocka_unit_test(released_target_on_release),
 		cmocka_unit_test(reopen_in_between_is_not_free),
+		cmocka_unit_test(free_means_now),
 		cmocka_unit_test(stale_events_ignored),
+		cmocka_unit_test(same_event_twice_changes_nothing),
 		cmocka_unit_test(other_devices_ignored),
-		cmocka_unit_test(overflow_rereads),
-		cmocka_unit_test(kernel_resync_rereads),
+		cmocka_unit_test(notices_reread),
 		cmocka_unit_test(overflow_reopened_not_free_but_released),
 		cmocka_unit_test(older_reread_ignored),
-		cmocka_unit_test(all_devices_needed),
 		cmocka_unit_test(removal_ends_wait),
-		cmocka_unit_test(removal_of_own_registration_at_record_seq),
-		cmocka_unit_test(removal_after_reached_is_not_an_error),
+		cmocka_unit_test(removal_at_record_seq),
+		cmocka_unit_test(removal_of_free_device_counts_free),
+		cmocka_unit_test(removal_after_released_is_not_an_error),
 		cmocka_unit_test(other_removals_ignored),
 		cmocka_unit_test(removal_without_registration_ordered_by_seq),
 		cmocka_unit_test(other_registration_events_ignored),
 		cmocka_unit_test(gone_on_reread),
-		cmocka_unit_test(reached_gone_then_rebound),
 		cmocka_unit_test(instance_change_rereads),
-		cmocka_unit_test(instance_appearing_rereads),
-		cmocka_unit_test(reread_after_reload),
+		cmocka_unit_test(reload_rebases_generation),
+		cmocka_unit_test(bad_arguments),
 	};
 
 	return cmocka_run_group_tests_name("wait-state", tests, NULL, NULL);

@@ -46,13 +46,14 @@ int vr_cmd_reattach(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "driver", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
 	char names[1][VFIO_RELEASE_DEVICE_NAME_MAX], driver[64];
 	const char *want = NULL, *dev = names[0];
 	int opt, timeout_ms = -1, waited, status, err;
 
-	while ((opt = getopt_long(argc, argv, "d:t:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:t:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			want = optarg;
@@ -61,6 +62,8 @@ int vr_cmd_reattach(int argc, char **argv)
 			if (vr_parse_timeout(optarg, &timeout_ms))
 				return VR_EXIT_ERROR;
 			break;
+		case 'h':
+			return vr_command_help("reattach");
 		default:
 			return vr_usage_error("reattach: bad option");
 		}

@@ -37,7 +37,7 @@ static int vr_join_events(struct vfio_release *vr)
 	if (group < 0)
 		return group == -NLE_OBJ_NOTFOUND ? -ENOPKG : vr_errno_from_nl(group);
 	errno = 0;
-	err = nl_socket_add_membership(vr->ev, group);
+	err = vr->io ? 0 : nl_socket_add_membership(vr->ev, group);
 	if (err)
 		return vr_errno_from_nl(err);
 	vr->events_group = group;
@@ -82,7 +82,7 @@ VR_EXPORT int vfio_release_subscribe(struct vfio_release *vr)
 		return vr_errno_from_nl(err);
 	}
 	vr->ev = sk;
-	err = vr->io ? 0 : vr_join_events(vr);
+	err = vr_join_events(vr);
 	if (err) {
 		nl_socket_free(vr->ev);
 		vr->ev = NULL;

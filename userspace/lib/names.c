@@ -155,9 +155,12 @@ VR_EXPORT int vfio_release_parse_device(const char *arg,
 	if (!arg)
 		return -EINVAL;
 	colon = strchr(arg, ':');
-	if (colon && strchr(colon + 1, ':') &&
-	    !(vr_hex(&p, 4, 5, &domain) && vr_char(&p, ':')))
-		return -EINVAL;
+	if (colon && strchr(colon + 1, ':')) {
+		/* Five digits only for domains that need them. */
+		if (!vr_hex(&p, 4, 5, &domain) || !vr_char(&p, ':') ||
+		    (p - arg == 6 && domain < 0x10000))
+			return -EINVAL;
+	}
 	if (!vr_hex(&p, 2, 2, &bus) || !vr_char(&p, ':') ||
 	    !vr_hex(&p, 2, 2, &slot) || !vr_char(&p, '.') ||
 	    !vr_hex(&p, 1, 1, &func) || *p)

@@ -183,6 +183,11 @@ static int vr_request_once(struct vfio_release *vr, const char *device,
 	while (!reply->done) {
 		errno = 0;
 		err = nl_recvmsgs(vr->req, cb);
+		/* An error reply also ends libnl's loop with an error. */
+		if (reply->done) {
+			err = 0;
+			break;
+		}
 		if (err < 0) {
 			/* SO_RCVTIMEO ran out: the kernel did not answer. */
 			err = err == -NLE_AGAIN ? -ETIMEDOUT : vr_errno_from_nl(err);

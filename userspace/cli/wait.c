@@ -196,6 +196,9 @@ static int vr_run(struct vfio_release *vr, struct vfio_release_wait *w,
 			if (opts->progress)
 				opts->progress(w, now - start, opts->progress_arg);
 			next += 1000;
+			/* A re-read the module was not ready for: try again. */
+			if (vfio_release_wait_status(w) == VFIO_RELEASE_WAIT_REREAD)
+				ret = vfio_release_wait_process(vr, w);
 			continue;
 		}
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)

@@ -220,14 +220,16 @@ enum vfio_release_wait_status vfio_release_wait_status(const struct vfio_release
 int vfio_release_wait_reread(struct vfio_release *vr, struct vfio_release_wait *w);
 
 /*
- * Dispatches, and re-reads when needed: returns 1 once done, 0 if not yet,
- * -ENODEV once a device left vfio short of the target, or a negative
- * errno.
+ * Dispatches, and re-reads when needed: returns 1 once done, 0 if not yet
+ * (also while the module is unloaded or still re-reading its devices: the
+ * status stays REREAD), -ENODEV once a device left vfio short of the
+ * target, or a negative errno.
  */
 int vfio_release_wait_process(struct vfio_release *vr, struct vfio_release_wait *w);
 /*
  * Polls and processes until done or timeout_ms ran out (-ETIMEDOUT);
- * timeout_ms < 0 waits forever. The wait stays the caller's.
+ * timeout_ms < 0 waits forever. A re-read that could not be done yet is
+ * tried again every second. The wait stays the caller's.
  */
 int vfio_release_wait_run(struct vfio_release *vr, struct vfio_release_wait *w,
 			  int timeout_ms);

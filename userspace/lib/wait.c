@@ -9,6 +9,9 @@
 #include "handle.h"
 #include "wait-state.h"
 
+/* A re-read that could not be done yet is tried again this often. */
+#define VR_REREAD_RETRY_MS 1000
+
 void vr_waits_feed(struct vfio_release *vr, const struct vfio_release_event *ev)
 {
 	struct vfio_release_wait *w;
@@ -126,8 +129,12 @@ VR_EXPORT int vfio_release_wait_process(struct vfio_release *vr,
 	status = vfio_release_wait_status(w);
 	if (status == VFIO_RELEASE_WAIT_REREAD) {
 		err = vfio_release_wait_reread(vr, w);
-		/* Unloaded: its load is announced on the fd, then we read. */
-		if (err == -ENOPKG)
+		/*
+		 * Unloaded: its load is announced on the fd, then we read.
+		 * Still re-reading its devices after every try: read again
+		 * later (wait_run comes back within VR_REREAD_RETRY_MS).
+		 */
+		if (err == -ENOPKG || err == -EAGAIN)
 			return 0;
 		if (err)
 			return err;
@@ -167,6 +174,9 @@ VR_EXPORT int vfio_release_wait_run(struct vfio_release *vr,
 				return -ETIMEDOUT;
 			left = rest;
 		}
+		if (vfio_release_wait_status(w) == VFIO_RELEASE_WAIT_REREAD &&
+		    (left < 0 || left > VR_REREAD_RETRY_MS))
+			left = VR_REREAD_RETRY_MS;
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
 			return -errno;
 		ret = vfio_release_wait_process(vr, w);

@@ -79,9 +79,10 @@ static inline struct nl_msg *test_control_msg(int type, uint32_t nlseq, int erro
 		if (extack)
 			assert_int_equal(nla_put_string(msg, NLMSGERR_ATTR_MSG, extack), 0);
 	} else {
-		int zero = 0;
-
-		assert_int_equal(nlmsg_append(msg, &zero, sizeof(zero), 0), 0);
+		/* A dump's end carries its outcome, and may carry TLVs too. */
+		assert_int_equal(nlmsg_append(msg, &error, sizeof(error), 0), 0);
+		if (extack)
+			assert_int_equal(nla_put_string(msg, NLMSGERR_ATTR_MSG, extack), 0);
 	}
 	return msg;
 }

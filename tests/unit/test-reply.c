@@ -340,6 +340,37 @@ static int answer_busy_first(struct fake *f, struct nlmsghdr *hdr)
 	return answer_right(f, hdr);
 }
 
+/* The module's -EAGAIN for a dump comes in the dump's NLMSG_DONE. */
+static int answer_always_busy_done(struct fake *f, struct nlmsghdr *hdr)
+{
+	push(&f->req, test_control_msg(NLMSG_DONE, hdr->nlmsg_seq, -EAGAIN, "still busy"));
+	return 0;
+}
+
+static int answer_dump_busy_first(struct fake *f, struct nlmsghdr *hdr)
+{
+	if (f->calls == 1) {
+		push(&f->req, test_control_msg(NLMSG_DONE, hdr->nlmsg_seq, -EAGAIN,
+					       "re-reading devices"));
+		return 0;
+	}
+	return answer_right(f, hdr);
+}
+
+static void dump_error_in_done_is_an_error(void **state)
+{
+	struct fake *f = *state;
+	int seen = 0;
+
+	f->answer = answer_dump_busy_first;
+	assert_int_equal(vfio_release_dump(f->vr, count_records, &seen), 3);
+	assert_int_equal(f->calls, 2);
+	f->answer = answer_always_busy_done;
+	f->calls = 0;
+	assert_int_equal(vfio_release_dump(f->vr, count_records, &seen), -EAGAIN);
+	assert_string_equal(vfio_release_errmsg(f->vr), "still busy");
+}
+
 static void busy_and_interrupted_asked_again(void **state)
 {
 	struct fake *f = *state;
@@ -526,6 +557,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(kernel_message_reaches_caller, setup, teardown),
 		cmocka_unit_test_setup_teardown(enodev_passes_through, setup, teardown),
 		cmocka_unit_test_setup_teardown(busy_and_interrupted_asked_again, setup, teardown),
+		cmocka_unit_test_setup_teardown(dump_error_in_done_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(busy_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(silence_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(socket_errno_kept, setup, teardown),

@@ -72,15 +72,6 @@ static int vr_on_record(struct nl_msg *msg, void *data)
 	return NL_OK;
 }
 
-static int vr_on_end(struct nl_msg *msg, void *data)
-{
-	struct vr_reply *reply = data;
-
-	(void)msg;
-	reply->done = true;
-	return NL_STOP;
-}
-
 static int vr_on_interrupted(struct nl_msg *msg, void *data)
 {
 	struct vr_reply *reply = data;
@@ -90,23 +81,24 @@ static int vr_on_interrupted(struct nl_msg *msg, void *data)
 	return NL_OK;
 }
 
-/* The kernel's NLMSGERR_ATTR_MSG, when it sent one. */
-static void vr_keep_extack(struct vfio_release *vr, const struct nlmsgerr *err)
+/*
+ * The kernel's NLMSGERR_ATTR_MSG, when it sent one: the TLVs follow the
+ * error's own payload (offset bytes of it) in an error or a dump's end.
+ */
+static void vr_keep_extack(struct vfio_release *vr, const struct nlmsghdr *hdr,
+			   size_t offset)
 {
-	const struct nlmsghdr *hdr = (const void *)((const char *)err - NLMSG_HDRLEN);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	size_t offset = sizeof(*err);
 	int len;
 
 	if (!(hdr->nlmsg_flags & NLM_F_ACK_TLVS))
 		return;
-	if (!(hdr->nlmsg_flags & NLM_F_CAPPED))
-		offset += NLMSG_ALIGN(err->msg.nlmsg_len) - NLMSG_HDRLEN;
 	len = (int)hdr->nlmsg_len - NLMSG_HDRLEN - (int)offset;
 	if (len <= 0)
 		return;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)err + offset),
-		      len, NULL) || !tb[NLMSGERR_ATTR_MSG])
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)nlmsg_data(hdr) + offset), len, NULL) ||
+	    !tb[NLMSGERR_ATTR_MSG])
 		return;
 	if (!memchr(nla_data(tb[NLMSGERR_ATTR_MSG]), '\0', nla_len(tb[NLMSGERR_ATTR_MSG])))
 		return;
@@ -116,13 +108,40 @@ static void vr_keep_extack(struct vfio_release *vr, const struct nlmsgerr *err)
 
 static int vr_on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *data)
 {
-	struct vr_reply *reply = data;
-
-	(void)nla;
 	/* Errors are matched by sequence number too (vr_check_seq ran first). */
+	struct vr_reply *reply = data;
+	const struct nlmsghdr *hdr = (const void *)((const char *)err - NLMSG_HDRLEN);
+	size_t offset = sizeof(*err);
+
+	/* Uncapped, the request itself is echoed before the TLVs. */
+	if (!(hdr->nlmsg_flags & NLM_F_CAPPED))
+		offset += NLMSG_ALIGN(err->msg.nlmsg_len) - NLMSG_HDRLEN;
+	(void)nla;
 	reply->kernel_err = err->error < 0 ? err->error : -EPROTO;
-	vr_keep_extack(reply->vr, err);
+	vr_keep_extack(reply->vr, hdr, offset);
 	reply->done = true;
+	return NL_STOP;
+}
+
+/*
+ * A dump ends in NLMSG_DONE, whose payload is the dump's outcome: an
+ * error there (the module's -EAGAIN) is the request's error, which libnl
+ * would otherwise take for an empty dump.
+ */
+static int vr_on_end(struct nl_msg *msg, void *data)
+{
+	struct vr_reply *reply = data;
+	struct nlmsghdr *hdr = nlmsg_hdr(msg);
+	int error;
+
+	reply->done = true;
+	if (hdr->nlmsg_type == NLMSG_DONE && nlmsg_datalen(hdr) >= (int)sizeof(error)) {
+		memcpy(&error, nlmsg_data(hdr), sizeof(error));
+		if (error < 0) {
+			reply->kernel_err = error;
+			vr_keep_extack(reply->vr, hdr, sizeof(error));
+		}
+	}
 	return NL_STOP;
 }
 

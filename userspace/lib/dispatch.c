@@ -27,23 +27,6 @@ struct vr_dispatch {
 	int count;
 };
 
-static int vr_join_events(struct vfio_release *vr)
-{
-	int group, err;
-
-	errno = 0;
-	group = genl_ctrl_resolve_grp(vr->req, VFIO_RELEASE_GENL_NAME,
-				      VFIO_RELEASE_MCGRP_EVENTS);
-	if (group < 0)
-		return group == -NLE_OBJ_NOTFOUND ? -ENOPKG : vr_errno_from_nl(group);
-	errno = 0;
-	err = vr->io ? 0 : nl_socket_add_membership(vr->ev, group);
-	if (err)
-		return vr_errno_from_nl(err);
-	vr->events_group = group;
-	return 0;
-}
-
 VR_EXPORT int vfio_release_subscribe(struct vfio_release *vr)
 {
 	struct nl_sock *sk;
@@ -151,9 +134,7 @@ static int vr_on_controller(struct vr_dispatch *d, struct nlmsghdr *hdr)
 		return vr_notice(d, VFIO_RELEASE_CMD_UNSPEC,
 				 VFIO_RELEASE_NOTICE_MODULE_UNLOADED);
 	}
-	err = vr_resolve(vr);
-	if (!err)
-		err = vr_join_events(vr);
+	err = vr_follow_family(vr);
 	if (err) {
 		/* Unloaded again already: its DELFAMILY follows. */
 		if (err == -ENOPKG)

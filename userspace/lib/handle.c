@@ -74,6 +74,32 @@ int vr_resolve(struct vfio_release *vr)
 	return 0;
 }
 
+int vr_join_events(struct vfio_release *vr)
+{
+	int group, err;
+
+	errno = 0;
+	group = genl_ctrl_resolve_grp(vr->req, VFIO_RELEASE_GENL_NAME,
+				      VFIO_RELEASE_MCGRP_EVENTS);
+	if (group < 0)
+		return group == -NLE_OBJ_NOTFOUND ? -ENOPKG : vr_errno_from_nl(group);
+	errno = 0;
+	err = vr->io ? 0 : nl_socket_add_membership(vr->ev, group);
+	if (err)
+		return vr_errno_from_nl(err);
+	vr->events_group = group;
+	return 0;
+}
+
+int vr_follow_family(struct vfio_release *vr)
+{
+	int err = vr_resolve(vr);
+
+	if (!err && vr->ev)
+		err = vr_join_events(vr);
+	return err;
+}
+
 static struct vfio_release *vr_alloc(struct nl_cb *io)
 {
 	struct vfio_release *vr = calloc(1, sizeof(*vr));

@@ -27,8 +27,15 @@ struct vfio_release {
 	char errmsg[256];
 };
 
-/* The family's id and events group again, after the module was loaded. */
+/* The family's id, -ENOPKG when it is not registered. */
 int vr_resolve(struct vfio_release *vr);
+/* Joins the family's events group on the event socket. */
+int vr_join_events(struct vfio_release *vr);
+/*
+ * After the module was loaded again: its new family id and, once
+ * subscribed, its new events group (the old membership died with it).
+ */
+int vr_follow_family(struct vfio_release *vr);
 /* Callbacks for a receive loop, from the test I/O when there is one. */
 struct nl_cb *vr_cb_new(const struct vfio_release *vr);
 /* For unit tests: a handle whose sockets talk through io only. */

@@ -242,7 +242,11 @@ static int vr_request(struct vfio_release *vr, const char *device, int flags,
 		if (++tries >= VFIO_RELEASE_REQUEST_TRIES)
 			break;
 		if (err == -ENOENT || err == -ENOPKG) {
-			if (vr->io || vr_resolve(vr))
+			/*
+			 * Also when the controller's notice of the load was
+			 * lost: events must flow again, not only replies.
+			 */
+			if (vr->io || vr_follow_family(vr))
 				break;
 			continue;
 		}

@@ -99,6 +99,31 @@ static void json_schema(void **state)
 	vfio_release_event_unref(ev);
 }
 
+static void json_is_always_valid(void **state)
+{
+	struct vfio_release_event *ev = released("bad\xff\xfe");
+	json_object *obj = vr_event_json(ev), *v;
+	struct nl_msg *msg = nlmsg_alloc();
+	struct vfio_release_event *rec = NULL;
+
+	(void)state;
+	/* Not UTF-8: escaped, so the output stays JSON. */
+	assert_true(json_object_object_get_ex(obj, "comm", &v));
+	assert_string_equal(json_object_get_string(v), "bad\\xff\\xfe");
+	json_object_put(obj);
+	vfio_release_event_unref(ev);
+	/* The random instance: a string, exact past 2^53. */
+	genlmsg_put(msg, 0, 0, TEST_FAMILY, 0, 0, VFIO_RELEASE_CMD_GET_DEVICE, 1);
+	nla_put_u64(msg, VFIO_RELEASE_A_INSTANCE, 0xfedcba9876543211ULL);
+	assert_int_equal(vr_event_decode(nlmsg_hdr(msg), &rec), 0);
+	nlmsg_free(msg);
+	obj = vr_event_json(rec);
+	assert_true(json_object_object_get_ex(obj, "instance", &v));
+	assert_string_equal(json_object_get_string(v), "fedcba9876543211");
+	json_object_put(obj);
+	vfio_release_event_unref(rec);
+}
+
 static void json_notices(void **state)
 {
 	struct vfio_release_event *gone = vr_event_notice(VFIO_RELEASE_CMD_UNSPEC,
@@ -126,6 +151,7 @@ int main(void)
 		cmocka_unit_test(escape),
 		cmocka_unit_test(text_cannot_be_spoofed),
 		cmocka_unit_test(json_schema),
+		cmocka_unit_test(json_is_always_valid),
 		cmocka_unit_test(json_notices),
 	};
 

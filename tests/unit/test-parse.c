@@ -14,7 +14,7 @@ static void accepts(const char *in, const char *want)
 {
 	char out[VFIO_RELEASE_DEVICE_NAME_MAX];
 
-	assert_int_equal(vfio_release_parse_device(in, out), 0);
+	assert_int_equal(vfio_release_parse_device(in, out, sizeof(out)), 0);
 	assert_string_equal(out, want);
 }
 
@@ -22,7 +22,7 @@ static void refuses(const char *in)
 {
 	char out[VFIO_RELEASE_DEVICE_NAME_MAX];
 
-	assert_int_equal(vfio_release_parse_device(in, out), -EINVAL);
+	assert_int_equal(vfio_release_parse_device(in, out, sizeof(out)), -EINVAL);
 }
 
 static void full_and_short(void **state)
@@ -65,11 +65,24 @@ static void malformed(void **state)
 	refuses("/sys/bus/pci/devices/0000:01:00.0");
 }
 
+static void small_buffers(void **state)
+{
+	char out[13];
+
+	(void)state;
+	/* "0000:01:00.0" and its NUL: 13 bytes. */
+	assert_int_equal(vfio_release_parse_device("01:00.0", out, 12), -ENOSPC);
+	assert_int_equal(vfio_release_parse_device("01:00.0", out, sizeof(out)), 0);
+	assert_int_equal(vfio_release_parse_device("01:00.0", NULL, 0), -ENOSPC);
+	assert_int_equal(vfio_release_parse_device(NULL, out, sizeof(out)), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_and_short),
 		cmocka_unit_test(malformed),
+		cmocka_unit_test(small_buffers),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

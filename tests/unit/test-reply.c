@@ -19,6 +19,7 @@
 
 #include "handle.h"
 #include "netlink-builder.h"
+#include "request.h"
 #include "wait-state.h"
 
 #define A "0000:01:00.0"
@@ -45,6 +46,7 @@ struct fake {
 	int calls;		/* how often answer ran */
 	bool overflow;		/* the event socket's next read: ENOBUFS */
 	uint64_t instance;	/* the module's, in every record */
+	int by_name, dumps;	/* controller lookups by name, by dump */
 };
 
 static void push(struct queue *q, struct nl_msg *msg)
@@ -118,6 +120,24 @@ static void answer_controller(struct fake *f, struct nlmsghdr *hdr)
 		ack_if_asked(f, hdr);
 		return;
 	}
+	if (hdr->nlmsg_flags & NLM_F_DUMP) {
+		struct nl_msg *m;
+
+		m = test_family_msg_group(CTRL_CMD_NEWFAMILY, "nlctrl", GENL_ID_CTRL,
+					  "notify", 0x10, hdr->nlmsg_seq);
+		nlmsg_hdr(m)->nlmsg_flags |= NLM_F_MULTI;
+		push(&f->req, m);
+		if (f->family_id >= 0) {
+			m = test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
+					    f->family_id, f->group, hdr->nlmsg_seq);
+			nlmsg_hdr(m)->nlmsg_flags |= NLM_F_MULTI;
+			push(&f->req, m);
+		}
+		push(&f->req, test_control_msg(NLMSG_DONE, hdr->nlmsg_seq, 0, NULL));
+		f->dumps++;
+		return;
+	}
+	f->by_name++;
 	if (f->family_id < 0) {
 		push(&f->req, test_control_msg(NLMSG_ERROR, hdr->nlmsg_seq, -ENOENT, NULL));
 		return;
@@ -389,6 +409,63 @@ static int answer_always_busy(struct fake *f, struct nlmsghdr *hdr)
 	return 0;
 }
 
+static void push_event(struct fake *f, uint8_t cmd, const char *dev, uint64_t seq,
+		       int state, uint64_t instance)
+{
+	struct test_record r = {
+		.cmd = cmd, .device = dev, .state = state, .seq = seq,
+		.generation = 2, .instance = instance, .registration = 3,
+	};
+
+	push(&f->ev, test_record_msg(&r));
+}
+
+static int answer_always_interrupted(struct fake *f, struct nlmsghdr *hdr)
+{
+	push_record(&f->req, A, hdr->nlmsg_seq, NLM_F_MULTI | NLM_F_DUMP_INTR, 1, 0);
+	push(&f->req, test_control_msg(NLMSG_DONE, hdr->nlmsg_seq, 0, NULL));
+	return 0;
+}
+
+/* Interrupted every time: -EAGAIN (try later), not -EINTR (a signal). */
+static void interrupted_bounded(void **state)
+{
+	struct fake *f = *state;
+
+	f->answer = answer_always_interrupted;
+	assert_int_equal(vfio_release_dump(f->vr, NULL, NULL), -EAGAIN);
+	assert_int_equal(f->calls, VR_REQUEST_TRIES);
+}
+
+static int answer_shutting_down(struct fake *f, struct nlmsghdr *hdr)
+{
+	push(&f->req, test_control_msg(NLMSG_ERROR, hdr->nlmsg_seq, -ESHUTDOWN, NULL));
+	(void)f;
+	return 0;
+}
+
+/* A re-read during rmmod, or while the module is busy: later, not fatal. */
+static void reread_later_when_not_ready(void **state)
+{
+	struct fake *f = *state;
+	const char *a[] = { A };
+	struct vfio_release_wait *w;
+
+	assert_int_equal(vfio_release_wait_new(f->vr, a, 1, VFIO_RELEASE_STATE_FREE, &w), 0);
+	push_event(f, VFIO_RELEASE_CMD_RESYNC, NULL, 30, -1, INST);
+	f->answer = answer_shutting_down;
+	assert_int_equal(vfio_release_wait_process(f->vr, w), 0);
+	assert_int_equal(vfio_release_wait_status(w), VFIO_RELEASE_WAIT_REREAD);
+	f->answer = answer_always_busy;
+	f->calls = 0;
+	assert_int_equal(vfio_release_wait_process(f->vr, w), 0);
+	/* Asked once: a re-read blocks a second at most. */
+	assert_int_equal(f->calls, 1);
+	f->answer = answer_right;
+	assert_int_equal(vfio_release_wait_process(f->vr, w), 1);
+	vfio_release_wait_free(w);
+}
+
 static void busy_bounded(void **state)
 {
 	struct fake *f = *state;
@@ -396,7 +473,7 @@ static void busy_bounded(void **state)
 
 	f->answer = answer_always_busy;
 	assert_int_equal(vfio_release_get(f->vr, A, &ev), -EAGAIN);
-	assert_int_equal(f->calls, VFIO_RELEASE_REQUEST_TRIES);
+	assert_int_equal(f->calls, VR_REQUEST_TRIES);
 }
 
 static int answer_nothing(struct fake *f, struct nlmsghdr *hdr)
@@ -412,7 +489,8 @@ static void silence_times_out(void **state)
 	struct vfio_release_event *ev = NULL;
 
 	f->answer = answer_nothing;
-	assert_int_equal(vfio_release_get(f->vr, A, &ev), -ETIMEDOUT);
+	/* Not a wait's -ETIMEDOUT: the kernel did not answer. */
+	assert_int_equal(vfio_release_get(f->vr, A, &ev), -ETIME);
 }
 
 static void socket_errno_kept(void **state)
@@ -442,16 +520,6 @@ static int remember(const struct vfio_release_event *ev, void *arg)
 	return 0;
 }
 
-static void push_event(struct fake *f, uint8_t cmd, const char *dev, uint64_t seq,
-		       int state, uint64_t instance)
-{
-	struct test_record r = {
-		.cmd = cmd, .device = dev, .state = state, .seq = seq,
-		.generation = 2, .instance = instance, .registration = 3,
-	};
-
-	push(&f->ev, test_record_msg(&r));
-}
 
 /* One dispatch feeds every wait of the handle, then the caller. */
 static void waits_fed_from_one_dispatch(void **state)
@@ -488,17 +556,24 @@ static void module_unload_and_load_followed(void **state)
 	struct vfio_release_wait *w;
 	struct vfio_release_event *ev = NULL;
 	struct seen seen = { 0 };
+	int by_name;
 
 	assert_int_equal(vfio_release_subscribe(f->vr), 0);
 	assert_int_equal(vfio_release_wait_new(f->vr, a, 1, VFIO_RELEASE_STATE_FREE, &w), 0);
 	push_event(f, VFIO_RELEASE_CMD_DEVICE_OPENED, A, 21, VFIO_RELEASE_STATE_OPEN, INST);
 	push(&f->ev, test_family_msg(CTRL_CMD_DELFAMILY, VFIO_RELEASE_GENL_NAME,
 				     TEST_FAMILY, 0, 0));
+	f->family_id = -1;
+	by_name = f->by_name;
 	/* Another family's news is nothing to us. */
 	push(&f->ev, test_family_msg(CTRL_CMD_DELFAMILY, "nl80211", 0x30, 0, 0));
 	assert_int_equal(vfio_release_wait_process(f->vr, w), 0);
 	assert_int_equal(vfio_release_wait_status(w), VFIO_RELEASE_WAIT_REREAD);
 	assert_int_equal(vfio_release_get(f->vr, A, &ev), -ENOPKG);
+	assert_int_equal(vfio_release_wait_process(f->vr, w), 0);
+	/* Never asked for by name again: that would load it straight back. */
+	assert_int_equal(f->by_name, by_name);
+	assert_true(f->dumps > 0);
 
 	/* Loaded again with a new family id; its first GET says free. */
 	f->family_id = TEST_FAMILY + 1;
@@ -559,6 +634,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(busy_and_interrupted_asked_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(dump_error_in_done_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(busy_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(interrupted_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(reread_later_when_not_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(silence_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(socket_errno_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(waits_fed_from_one_dispatch, setup, teardown),

@@ -80,12 +80,6 @@ static enum vfio_release_wait_status notice(struct vfio_release_wait *w,
 	return st;
 }
 
-/* What vfio_release_wait_reread() does before its GETs. */
-static void reread_begins(struct vfio_release_wait *w)
-{
-	w->reread = false;
-}
-
 static uint64_t record_u64(struct vfio_release_wait *w, unsigned int i,
 			   enum vfio_release_attr attr)
 {
@@ -242,11 +236,32 @@ static void notices_reread(void **state)
 		assert_int_equal(notice(w, cases[i].type, cases[i].notice), REREAD);
 		/* Even a free record waits for the re-read. */
 		assert_int_equal(feed(w, C(DEVICE_FREE), A, S(FREE), 5, 1, 7), REREAD);
-		reread_begins(w);
 		record(w, 0, A, S(FREE), 6, 1, 7);
 		assert_int_equal(vfio_release_wait_status(w), DONE);
 		vfio_release_wait_free(w);
 	}
+}
+
+/* Records fed by the caller (a dump after a resync) count as re-reads. */
+static void fed_records_end_a_reread(void **state)
+{
+	struct vfio_release_wait *w = wait_for(S(FREE), 2);
+	struct test_record ra = {
+		.cmd = C(GET_DEVICE), .device = A, .state = S(FREE), .seq = 8,
+		.generation = 1, .instance = INST, .registration = 7,
+	};
+	struct test_record rb = ra;
+
+	(void)state;
+	rb.device = B;
+	rb.registration = 8;
+	record(w, 0, A, S(OPEN), 1, 0, 7);
+	record(w, 1, B, S(OPEN), 2, 0, 8);
+	assert_int_equal(notice(w, C(RESYNC), VFIO_RELEASE_NOTICE_NONE), REREAD);
+	/* One of two read again: still stale. */
+	assert_int_equal(feed_full(w, &ra), REREAD);
+	assert_int_equal(feed_full(w, &rb), DONE);
+	vfio_release_wait_free(w);
 }
 
 static void overflow_reopened_not_free_but_released(void **state)
@@ -259,8 +274,6 @@ static void overflow_reopened_not_free_but_released(void **state)
 	record(wr, 0, A, S(OPEN), 1, 0, 7);
 	notice(wf, C(RESYNC), VFIO_RELEASE_NOTICE_OVERFLOW);
 	notice(wr, C(RESYNC), VFIO_RELEASE_NOTICE_OVERFLOW);
-	reread_begins(wf);
-	reread_begins(wr);
 	/* Released and opened again while events were lost. */
 	record(wf, 0, A, S(OPEN), 9, 1, 7);
 	record(wr, 0, A, S(OPEN), 9, 1, 7);
@@ -420,7 +433,6 @@ static void reload_rebases_generation(void **state)
 	(void)state;
 	record(w, 0, A, S(OPEN), 50, 9, 7);
 	notice(w, C(RESYNC), VFIO_RELEASE_NOTICE_MODULE_LOADED);
-	reread_begins(w);
 	ev = test_event(&rec);
 	vr_wait_record(w, 0, ev);
 	vfio_release_event_unref(ev);
@@ -468,6 +480,7 @@ int main(void)
 		cmocka_unit_test(same_event_twice_changes_nothing),
 		cmocka_unit_test(other_devices_ignored),
 		cmocka_unit_test(notices_reread),
+		cmocka_unit_test(fed_records_end_a_reread),
 		cmocka_unit_test(overflow_reopened_not_free_but_released),
 		cmocka_unit_test(older_reread_ignored),
 		cmocka_unit_test(removal_ends_wait),

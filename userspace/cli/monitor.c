@@ -22,7 +22,7 @@ struct vr_monitor {
 	const char *events[VR_MONITOR_MAX_FILTERS];
 };
 
-/* The event names --event accepts: the uapi's, and the library's notices. */
+/* The event names --event accepts: the uapi's (notices always pass). */
 static bool vr_known_event_name(const char *name)
 {
 	unsigned int i;
@@ -30,7 +30,7 @@ static bool vr_known_event_name(const char *name)
 	for (i = VFIO_RELEASE_CMD_GET_DEVICE + 1; i <= VFIO_RELEASE_CMD_MAX; i++)
 		if (!strcmp(name, vfio_release_event_name(i)))
 			return true;
-	return !strcmp(name, vfio_release_notice_name(VFIO_RELEASE_NOTICE_MODULE_UNLOADED));
+	return false;
 }
 
 /* Notices always pass: a filtered listener must still learn of reloads. */

@@ -50,6 +50,32 @@ static void vr_wall_time(uint64_t mono_ns, char *buf, size_t size)
 	snprintf(buf + n, size - n, ".%03lld", (ns / 1000000) % 1000);
 }
 
+/* JSON wants UTF-8; a comm is whatever bytes a process chose. */
+static bool vr_is_utf8(const unsigned char *s)
+{
+	while (*s) {
+		int n = *s < 0x80 ? 0 : (*s & 0xe0) == 0xc0 ? 1 :
+			(*s & 0xf0) == 0xe0 ? 2 : (*s & 0xf8) == 0xf0 ? 3 : -1;
+
+		if (n < 0 || (n == 1 && *s < 0xc2))
+			return false;
+		for (s++; n > 0; n--, s++)
+			if ((*s & 0xc0) != 0x80)
+				return false;
+	}
+	return true;
+}
+
+static json_object *vr_json_string(const char *s)
+{
+	char buf[512];
+
+	if (vr_is_utf8((const unsigned char *)s))
+		return json_object_new_string(s);
+	vr_escape(s, buf, sizeof(buf));
+	return json_object_new_string(buf);
+}
+
 json_object *vr_event_json(const struct vfio_release_event *ev)
 {
 	enum vfio_release_notice notice = vfio_release_event_get_notice(ev);
@@ -69,10 +95,16 @@ json_object *vr_event_json(const struct vfio_release_event *ev)
 		if (!key)
 			continue;
 		if (!vfio_release_event_get_string(ev, attr, &s)) {
-			json_object_object_add(obj, key, json_object_new_string(s));
+			json_object_object_add(obj, key, vr_json_string(s));
 		} else if (!vfio_release_event_get_u64(ev, attr, &v)) {
 			const char *name = vr_enum_name(attr, v);
+			char hex[20];
 
+			/* A random 64-bit id is past what a double (jq) holds. */
+			if (attr == VFIO_RELEASE_A_INSTANCE) {
+				snprintf(hex, sizeof(hex), "%016" PRIx64, v);
+				name = hex;
+			}
 			json_object_object_add(obj, key, name ? json_object_new_string(name) :
 					       json_object_new_uint64(v));
 		}
@@ -141,6 +173,8 @@ void vr_print_text(FILE *out, const struct vfio_release_event *ev, bool with_tim
 			name = vr_enum_name(attr, v);
 			if (name)
 				fprintf(out, " %s=%s", key, name);
+			else if (attr == VFIO_RELEASE_A_INSTANCE)
+				fprintf(out, " %s=%016" PRIx64, key, v);
 			else if (attr == VFIO_RELEASE_A_PCI_VENDOR ||
 				 attr == VFIO_RELEASE_A_PCI_DEVICE)
 				fprintf(out, " %s=%04" PRIx64, key, v);

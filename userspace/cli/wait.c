@@ -49,7 +49,7 @@ int vr_parse_devices(int argc, char **argv, char (*names)[VFIO_RELEASE_DEVICE_NA
 	int i;
 
 	for (i = 0; i < argc; i++)
-		if (vfio_release_parse_device(argv[i], names[i]))
+		if (vfio_release_parse_device(argv[i], names[i], sizeof(names[i])))
 			return vr_usage_error("'%s' is not a PCI address (like 0000:01:00.0 or 01:00.0)",
 					      argv[i]);
 	return 0;
@@ -177,11 +177,14 @@ static long long vr_now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* vfio_release_wait_run(), with a progress call about once a second. */
+/*
+ * vfio_release_wait_run(), with a progress call about once a second; the
+ * timeout counts from start, before the wait's first records were read.
+ */
 static int vr_run(struct vfio_release *vr, struct vfio_release_wait *w,
-		  const struct vr_wait_opts *opts)
+		  const struct vr_wait_opts *opts, long long start)
 {
-	long long start = vr_now_ms(), next = start + 1000;
+	long long next = vr_now_ms() + 1000;
 	int ret = vfio_release_wait_process(vr, w);
 
 	while (ret == 0) {
@@ -216,6 +219,7 @@ int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
 	struct vfio_release *vr;
 	unsigned int i, count = n;
 	json_object *array = NULL;
+	long long start = vr_now_ms();
 	int err, status = VR_EXIT_OK;
 
 	if (vr_open(&vr))
@@ -230,7 +234,7 @@ int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
 		err = vfio_release_wait_new(vr, pending, count, opts->target, &w);
 	}
 	if (!err)
-		err = vr_run(vr, w, opts);
+		err = vr_run(vr, w, opts, start);
 	if (err == -ETIMEDOUT) {
 		vr_report_timeout(w, opts->target, opts->timeout_ms);
 		status = VR_EXIT_TIMEOUT;

@@ -7,8 +7,9 @@
  * Waits until each DEVICE is free, one wait per device, all fed from one
  * handle. The loop below stands for libvirt's (virEventAddHandle() for
  * the fd, virEventAddTimeout() for deferred work): the fd callback only
- * dispatches, which never blocks; the re-reads a wait may ask for, which
- * do block for a bounded time, run from a zero-delay timeout instead.
+ * dispatches, which reads what is queued and waits for nothing; the
+ * re-reads a wait may ask for, which block for about a second at most,
+ * run from a zero-delay timeout instead.
  *
  * Exit status: 0 all free, 1 timeout, 2 error, 3 a device left vfio.
  */
@@ -192,7 +193,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < app.count && app.waits && app.reported; i++) {
 		const char *devs[] = { name };
 
-		err = vfio_release_parse_device(argv[first + i], name);
+		err = vfio_release_parse_device(argv[first + i], name, sizeof(name));
 		if (!err)
 			err = vfio_release_wait_new(app.vr, devs, 1, VFIO_RELEASE_STATE_FREE,
 						    &app.waits[i]);

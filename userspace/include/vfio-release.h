@@ -10,13 +10,22 @@
  *   -ETIMEDOUT  a wait ran out of time
  *   -ENODATA    an event does not carry the attribute asked for
  *   -EPROTO     the kernel's answer did not match the request
+ *   -ETIME      the kernel did not answer a request (within 5 s)
+ *   -EAGAIN     the module stayed busy re-reading its devices: ask later
+ *   -ESHUTDOWN  the module is being unloaded
  * vfio_release_strerror() turns any of them into a message, and
  * vfio_release_errmsg() gives the kernel's own words (extended ack) for
  * the last request that failed.
  *
- * Threads: a handle, the events it delivers and the waits made on it
- * belong to one thread at a time; nothing here locks. Different handles
- * are independent and may be used from different threads at once.
+ * Threads: a handle and the waits made on it belong to one thread at a
+ * time; nothing here locks. Different handles are independent and may be
+ * used from different threads at once. Events are immutable and their
+ * reference counts atomic: a kept event may be passed to another thread.
+ *
+ * Callbacks: a callback may take references, make and free waits and
+ * send requests (vfio_release_get()), but must not call
+ * vfio_release_dispatch(), vfio_release_wait_process() or _run(), or
+ * close the handle.
  *
  * ABI: every type is opaque or an enum; symbols are versioned
  * (LIBVFIO_RELEASE_1). New attributes of the kernel's uapi need no new
@@ -126,12 +135,15 @@ typedef int (*vfio_release_event_cb)(const struct vfio_release_event *ev,
 				     void *arg);
 
 /*
- * Delivers every event waiting on the socket, without blocking: first to
+ * Delivers the events waiting on the socket (up to 1024 a call: the fd
+ * stays readable when more wait) without waiting for new ones: first to
  * every wait made on this handle (vfio_release_wait_feed()), then to cb
  * (which may be NULL). Returns how many events were delivered, or a
  * negative errno. An overflow of the socket and the module's unload and
  * load are delivered as notices (vfio_release_event_get_notice()); after a
- * load the handle follows the new module by itself.
+ * load the handle follows the new module by itself. It sends no request,
+ * except one lookup of the family at the kernel's generic netlink
+ * controller after an overflow (answered at once).
  */
 int vfio_release_dispatch(struct vfio_release *vr, vfio_release_event_cb cb,
 			  void *arg);
@@ -143,17 +155,17 @@ int vfio_release_dispatch(struct vfio_release *vr, vfio_release_event_cb cb,
  *
  * Requests block, for a bounded time: the module answers at once, except
  * while it re-reads every device (at load, after a lost event), when it
- * answers -EAGAIN after at most a second; the library asks again up to
- * VFIO_RELEASE_REQUEST_TRIES times before returning -EAGAIN.
+ * answers -EAGAIN after at most a second; the library asks again, about
+ * ten seconds in all, before returning -EAGAIN. Once the module was
+ * unloaded a request never loads it again: only vfio_release_open() may.
  */
-#define VFIO_RELEASE_REQUEST_TRIES 10
 int vfio_release_get(struct vfio_release *vr, const char *device,
 		     struct vfio_release_event **out);
 /*
  * Every watched device's record, delivered to cb once the whole dump was
  * read (so a callback that stops it leaves nothing behind, and a dump the
- * kernel marked interrupted is read again). Returns the number of records
- * or a negative errno.
+ * kernel marked interrupted is read again; -EAGAIN when it was every
+ * time). Returns the number of records or a negative errno.
  */
 int vfio_release_dump(struct vfio_release *vr, vfio_release_event_cb cb,
 		      void *arg);
@@ -207,15 +219,18 @@ void vfio_release_wait_free(struct vfio_release_wait *w);
 
 /*
  * Applies one event, without I/O. Events from any source may be fed, in
- * the order they arrived; an event fed twice changes nothing.
+ * the order they arrived; an event fed twice changes nothing. Records
+ * (type VFIO_RELEASE_CMD_GET_DEVICE, from the caller's own GET or dump)
+ * are re-reads: once every device was read again, REREAD ends.
  */
 enum vfio_release_wait_status vfio_release_wait_feed(struct vfio_release_wait *w,
 						     const struct vfio_release_event *ev);
 enum vfio_release_wait_status vfio_release_wait_status(const struct vfio_release_wait *w);
 /*
- * Reads every device's record again (one GET each, bounded as above).
- * -ENOPKG while the module is unloaded: the status stays REREAD, and the
- * notice of its load makes the next reread work.
+ * Reads every device's record again, one GET each, each asked once: it
+ * blocks about a second at most. -ENOPKG (unloaded), -ESHUTDOWN
+ * (unloading) or -EAGAIN (busy): the status stays REREAD; try again later
+ * or on the notice of the module's load.
  */
 int vfio_release_wait_reread(struct vfio_release *vr, struct vfio_release_wait *w);
 
@@ -256,11 +271,11 @@ vfio_release_wait_record(const struct vfio_release_wait *w, unsigned int i);
 
 /*
  * Canonical PCI address ("0000:01:00.0") from a full one (a domain of 4 or
- * 5 hex digits, "10000:e1:00.0" for VMD) or a short one ("01:00.0"):
- * -EINVAL for anything else.
+ * 5 hex digits, "10000:e1:00.0" for VMD) or a short one ("01:00.0") into
+ * out, size bytes: -EINVAL for anything else, -ENOSPC when it does not
+ * fit (VFIO_RELEASE_DEVICE_NAME_MAX always does).
  */
-int vfio_release_parse_device(const char *arg,
-			      char out[VFIO_RELEASE_DEVICE_NAME_MAX]);
+int vfio_release_parse_device(const char *arg, char *out, size_t size);
 
 const char *vfio_release_strerror(int err);
 const char *vfio_release_state_name(enum vfio_release_state state);

@@ -10,14 +10,16 @@
 
 #include <linux/genetlink.h>
 #include <netlink/attr.h>
-#include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
+#include "family.h"
 #include "handle.h"
 
 #define VR_EVENT_RCVBUF (1 << 20)
 #define VR_EVENT_MSG_BUF 32768
+/* Events one dispatch delivers at most: the caller's loop gets its turn. */
+#define VR_DISPATCH_BATCH 1024
 
 struct vr_dispatch {
 	struct vfio_release *vr;
@@ -27,9 +29,38 @@ struct vr_dispatch {
 	int count;
 };
 
+static int vr_event_socket(struct vfio_release *vr, int ctrl_group, struct nl_sock **out)
+{
+	struct nl_sock *sk = vr->io ? nl_socket_alloc_cb(vr->io) : nl_socket_alloc();
+	int err;
+
+	if (!sk)
+		return -ENOMEM;
+	/*
+	 * Notifications fit in a page: read each once, into a buffer that
+	 * holds it, instead of peeking at its size first.
+	 */
+	nl_socket_disable_msg_peek(sk);
+	errno = 0;
+	err = nl_socket_set_msg_buf_size(sk, VR_EVENT_MSG_BUF);
+	if (!err && !vr->io)
+		err = genl_connect(sk);
+	if (!err && !vr->io)
+		err = nl_socket_set_buffer_size(sk, VR_EVENT_RCVBUF, 0);
+	if (!err && !vr->io)
+		err = nl_socket_set_nonblocking(sk);
+	if (!err && !vr->io)
+		err = nl_socket_add_membership(sk, ctrl_group);
+	if (err) {
+		nl_socket_free(sk);
+		return vr_errno_from_nl(err);
+	}
+	*out = sk;
+	return 0;
+}
+
 VR_EXPORT int vfio_release_subscribe(struct vfio_release *vr)
 {
-	struct nl_sock *sk;
 	int ctrl, err;
 
 	if (!vr)
@@ -38,35 +69,16 @@ VR_EXPORT int vfio_release_subscribe(struct vfio_release *vr)
 		return 0;
 	if (vr->family < 0)
 		return -ENOPKG;
-	errno = 0;
-	ctrl = genl_ctrl_resolve_grp(vr->req, "nlctrl", "notify");
-	if (ctrl < 0)
-		return vr_errno_from_nl(ctrl);
-	sk = vr->io ? nl_socket_alloc_cb(vr->io) : nl_socket_alloc();
-	if (!sk)
-		return -ENOMEM;
-	errno = 0;
-	err = vr->io ? 0 : genl_connect(sk);
-	/*
-	 * Notifications fit in a page: read each once, into a buffer that
-	 * holds it, instead of peeking at its size first.
-	 */
-	nl_socket_disable_msg_peek(sk);
+	err = vr_controller_group(vr, &ctrl);
 	if (!err)
-		err = nl_socket_set_msg_buf_size(sk, VR_EVENT_MSG_BUF);
-	if (!err && !vr->io)
-		err = nl_socket_set_buffer_size(sk, VR_EVENT_RCVBUF, 0);
-	if (!err && !vr->io)
-		err = nl_socket_set_nonblocking(sk);
-	if (!err && !vr->io)
-		err = nl_socket_add_membership(sk, ctrl);
-	if (err) {
-		nl_socket_free(sk);
-		return vr_errno_from_nl(err);
-	}
-	vr->ev = sk;
-	err = vr_join_events(vr);
-	if (err) {
+		err = vr_event_socket(vr, ctrl, &vr->ev);
+	/*
+	 * Looked up again now that the controller's notices are joined: a
+	 * reload since the handle was opened would otherwise go unseen.
+	 */
+	if (!err)
+		err = vr_family_follow(vr);
+	if (err && vr->ev) {
 		nl_socket_free(vr->ev);
 		vr->ev = NULL;
 	}
@@ -109,36 +121,32 @@ static int vr_notice(struct vr_dispatch *d, enum vfio_release_cmd type,
 
 /*
  * The controller announces every family; only ours matters. Its removal
- * takes the events group with it; its return gets a new one, joined here,
- * then announced as a resync: what happened before the join is unknown.
+ * takes the events group with it; its return, whose notice names the new
+ * id and groups, is joined here and announced as a resync: what happened
+ * before the join is unknown.
  */
 static int vr_on_controller(struct vr_dispatch *d, struct nlmsghdr *hdr)
 {
 	struct vfio_release *vr = d->vr;
 	struct genlmsghdr *gnlh = nlmsg_data(hdr);
-	struct nlattr *tb[CTRL_ATTR_MAX + 1];
-	const char *name;
-	int err;
+	int id, group, err;
 
 	if (gnlh->cmd != CTRL_CMD_NEWFAMILY && gnlh->cmd != CTRL_CMD_DELFAMILY)
 		return 0;
-	if (genlmsg_parse(hdr, 0, tb, CTRL_ATTR_MAX, NULL) < 0 ||
-	    !tb[CTRL_ATTR_FAMILY_NAME])
-		return 0;
-	name = nla_data(tb[CTRL_ATTR_FAMILY_NAME]);
-	if (strncmp(name, VFIO_RELEASE_GENL_NAME, nla_len(tb[CTRL_ATTR_FAMILY_NAME])))
+	if (!vr_family_parse(hdr, VFIO_RELEASE_GENL_NAME, VFIO_RELEASE_MCGRP_EVENTS,
+			     &id, &group))
 		return 0;
 	if (gnlh->cmd == CTRL_CMD_DELFAMILY) {
 		vr->family = -1;
+		vr->family_group = 0;
 		vr->events_group = 0;
 		return vr_notice(d, VFIO_RELEASE_CMD_UNSPEC,
 				 VFIO_RELEASE_NOTICE_MODULE_UNLOADED);
 	}
-	err = vr_follow_family(vr);
+	vr->family = id;
+	vr->family_group = group;
+	err = vr_family_join(vr);
 	if (err) {
-		/* Unloaded again already: its DELFAMILY follows. */
-		if (err == -ENOPKG)
-			return 0;
 		d->ret = err;
 		return err;
 	}
@@ -158,17 +166,34 @@ static int vr_on_message(struct nl_msg *msg, void *data)
 	struct vr_dispatch *d = data;
 	struct nlmsghdr *hdr = nlmsg_hdr(msg);
 	struct vfio_release_event *ev;
-	int err;
+	int err = 0;
 
+	/* Only the kernel speaks on this socket. */
+	if (nlmsg_get_src(msg)->nl_pid != 0)
+		return NL_SKIP;
 	if (hdr->nlmsg_type == GENL_ID_CTRL)
 		err = vr_on_controller(d, hdr);
 	else if (d->vr->family >= 0 && hdr->nlmsg_type == d->vr->family &&
 		 !vr_event_decode(hdr, &ev))
 		err = vr_deliver(d, ev);
-	else
-		/* Not ours, or from a module already gone, or malformed. */
-		err = 0;
+	/* Otherwise not ours, from a module already gone, or malformed. */
 	return err ? NL_STOP : NL_OK;
+}
+
+/*
+ * The socket overflowed: the controller's notices may be among what was
+ * lost, so the family is looked up again (never by name) and its group
+ * joined again before the overflow is announced.
+ */
+static void vr_on_overflow(struct vr_dispatch *d)
+{
+	int err = vr_family_follow(d->vr);
+
+	if (err && err != -ENOPKG) {
+		d->ret = err;
+		return;
+	}
+	vr_notice(d, VFIO_RELEASE_CMD_RESYNC, VFIO_RELEASE_NOTICE_OVERFLOW);
 }
 
 VR_EXPORT int vfio_release_dispatch(struct vfio_release *vr,
@@ -185,17 +210,14 @@ VR_EXPORT int vfio_release_dispatch(struct vfio_release *vr,
 		return -ENOMEM;
 	nl_cb_set(nlcb, NL_CB_VALID, NL_CB_CUSTOM, vr_on_message, &d);
 	nl_cb_set(nlcb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, vr_any_seq, NULL);
-	while (!d.ret) {
+	while (!d.ret && d.count < VR_DISPATCH_BATCH) {
 		errno = 0;
 		err = nl_recvmsgs(vr->ev, nlcb);
 		if (d.ret || err == -NLE_AGAIN)
 			break;
-		/*
-		 * libnl reports a receive queue overflow (ENOBUFS) as
-		 * NLE_NOMEM: notifications are gone, re-read.
-		 */
+		/* libnl reports a receive queue overflow (ENOBUFS) as NLE_NOMEM. */
 		if (err == -NLE_NOMEM) {
-			vr_notice(&d, VFIO_RELEASE_CMD_RESYNC, VFIO_RELEASE_NOTICE_OVERFLOW);
+			vr_on_overflow(&d);
 			continue;
 		}
 		if (err < 0) {

@@ -174,14 +174,14 @@ VR_EXPORT struct vfio_release_event *
 vfio_release_event_ref(struct vfio_release_event *ev)
 {
 	if (ev)
-		ev->refs++;
+		__atomic_add_fetch(&ev->refs, 1, __ATOMIC_RELAXED);
 	return ev;
 }
 
 VR_EXPORT struct vfio_release_event *
 vfio_release_event_unref(struct vfio_release_event *ev)
 {
-	if (ev && !--ev->refs)
+	if (ev && !__atomic_sub_fetch(&ev->refs, 1, __ATOMIC_ACQ_REL))
 		free(ev);
 	return NULL;
 }

@@ -8,16 +8,16 @@
 #include <sys/time.h>
 
 #include <linux/genetlink.h>
-#include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
+#include "family.h"
 #include "handle.h"
 #include "wait-state.h"
 
 /*
  * A request is answered at once or within the module's one-second bound;
  * a socket that stays silent longer than this is a kernel that will not
- * answer, reported as -ETIMEDOUT instead of blocking forever.
+ * answer, reported as -ETIME instead of blocking forever.
  */
 #define VR_REQUEST_RCVTIMEO_S 5
 
@@ -59,47 +59,6 @@ static void vr_request_socket_options(struct nl_sock *sk)
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-int vr_resolve(struct vfio_release *vr)
-{
-	int family;
-
-	errno = 0;
-	/* Resolving the name also autoloads the module when it is installed. */
-	family = genl_ctrl_resolve(vr->req, VFIO_RELEASE_GENL_NAME);
-	if (family < 0) {
-		vr->family = -1;
-		return family == -NLE_OBJ_NOTFOUND ? -ENOPKG : vr_errno_from_nl(family);
-	}
-	vr->family = family;
-	return 0;
-}
-
-int vr_join_events(struct vfio_release *vr)
-{
-	int group, err;
-
-	errno = 0;
-	group = genl_ctrl_resolve_grp(vr->req, VFIO_RELEASE_GENL_NAME,
-				      VFIO_RELEASE_MCGRP_EVENTS);
-	if (group < 0)
-		return group == -NLE_OBJ_NOTFOUND ? -ENOPKG : vr_errno_from_nl(group);
-	errno = 0;
-	err = vr->io ? 0 : nl_socket_add_membership(vr->ev, group);
-	if (err)
-		return vr_errno_from_nl(err);
-	vr->events_group = group;
-	return 0;
-}
-
-int vr_follow_family(struct vfio_release *vr)
-{
-	int err = vr_resolve(vr);
-
-	if (!err && vr->ev)
-		err = vr_join_events(vr);
-	return err;
-}
-
 static struct vfio_release *vr_alloc(struct nl_cb *io)
 {
 	struct vfio_release *vr = calloc(1, sizeof(*vr));
@@ -129,7 +88,8 @@ VR_EXPORT int vfio_release_open(struct vfio_release **out)
 	vr = vr_alloc(NULL);
 	if (!vr)
 		return errno > 0 ? -errno : -ENOMEM;
-	err = vr_resolve(vr);
+	/* The one lookup by name: it loads the module when it is installed. */
+	err = vr_family_lookup(vr, true);
 	if (err) {
 		vfio_release_close(vr);
 		return err;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The handle, shared by its three concerns: requests (request.c), the
- * event socket (dispatch.c) and the waits fed from it (wait.c).
+ * The handle, shared by its concerns: the family (family.c), requests
+ * (transact.c, request.c), the event socket (dispatch.c) and the waits
+ * fed from it (wait.c).
  */
 #ifndef VFIO_RELEASE_HANDLE_H
 #define VFIO_RELEASE_HANDLE_H
@@ -18,6 +19,8 @@ struct vfio_release {
 	struct nl_sock *ev;
 	/* The family's id, -1 while the module is not loaded. */
 	int family;
+	/* Its events group, as the controller last said; 0 when unknown. */
+	int family_group;
 	/* The events group joined on ev, 0 when none. */
 	int events_group;
 	/* Unit tests replace the sockets' I/O; NULL for the kernel's. */
@@ -27,15 +30,6 @@ struct vfio_release {
 	char errmsg[256];
 };
 
-/* The family's id, -ENOPKG when it is not registered. */
-int vr_resolve(struct vfio_release *vr);
-/* Joins the family's events group on the event socket. */
-int vr_join_events(struct vfio_release *vr);
-/*
- * After the module was loaded again: its new family id and, once
- * subscribed, its new events group (the old membership died with it).
- */
-int vr_follow_family(struct vfio_release *vr);
 /* Callbacks for a receive loop, from the test I/O when there is one. */
 struct nl_cb *vr_cb_new(const struct vfio_release *vr);
 /* For unit tests: a handle whose sockets talk through io only. */

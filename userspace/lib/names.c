@@ -146,8 +146,7 @@ static bool vr_char(const char **p, char c)
  * four digits (five for VMD's 0x10000 and up), two for bus and slot, one
  * for the function. Short forms drop the domain, never digits.
  */
-VR_EXPORT int vfio_release_parse_device(const char *arg,
-					char out[VFIO_RELEASE_DEVICE_NAME_MAX])
+VR_EXPORT int vfio_release_parse_device(const char *arg, char *out, size_t size)
 {
 	unsigned int domain = 0, bus, slot, func;
 	const char *p = arg, *colon;
@@ -167,8 +166,9 @@ VR_EXPORT int vfio_release_parse_device(const char *arg,
 		return -EINVAL;
 	if (slot > 0x1f || func > 7)
 		return -EINVAL;
-	snprintf(out, VFIO_RELEASE_DEVICE_NAME_MAX, "%04x:%02x:%02x.%x",
-		 domain, bus, slot, func);
+	if (!out || snprintf(out, size, "%04x:%02x:%02x.%x", domain, bus, slot, func) >=
+		    (int)size)
+		return -ENOSPC;
 	return 0;
 }
 
@@ -191,6 +191,10 @@ VR_EXPORT const char *vfio_release_strerror(int err)
 		return "the kernel's answer did not match the request";
 	case -EAGAIN:
 		return "the module is re-reading its devices: try again";
+	case -ETIME:
+		return "the kernel did not answer";
+	case -ESHUTDOWN:
+		return "the vfio_release module is being unloaded";
 	default:
 		return strerror(-err);
 	}

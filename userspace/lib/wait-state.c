@@ -77,6 +77,27 @@ static bool vr_other_registration(const struct vfio_release_event *a,
  * "released". A new registration (unbound and bound again) is newer than
  * anything known of the old one; its generation continues the old one's.
  */
+/* Every device read again since state was lost: the wait is exact again. */
+static void vr_mark_fresh(struct vfio_release_wait *w, struct vr_wait_dev *d)
+{
+	unsigned int i;
+
+	d->fresh = true;
+	for (i = 0; i < w->count; i++)
+		if (!w->dev[i].fresh && !w->dev[i].removed)
+			return;
+	w->reread = false;
+}
+
+void vr_wait_stale(struct vfio_release_wait *w)
+{
+	unsigned int i;
+
+	w->reread = true;
+	for (i = 0; i < w->count; i++)
+		w->dev[i].fresh = false;
+}
+
 void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 		    struct vfio_release_event *rec)
 {
@@ -86,6 +107,7 @@ void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 	w->have_instance = true;
 	if (d->removed)
 		return;
+	vr_mark_fresh(w, d);
 	if (d->record && rec->instance != d->record->instance)
 		vr_take(w, d, rec, true);
 	else if (!d->record || vr_other_registration(rec, d->record) ||
@@ -101,6 +123,7 @@ void vr_wait_gone(struct vfio_release_wait *w, unsigned int i)
 		return;
 	d->removed = true;
 	d->removed_free = vr_is_free(d);
+	vr_mark_fresh(w, d);
 }
 
 /*
@@ -166,13 +189,18 @@ vfio_release_wait_feed(struct vfio_release_wait *w,
 		return vfio_release_wait_status(w);
 	if (ev->notice != VFIO_RELEASE_NOTICE_NONE ||
 	    ev->type == VFIO_RELEASE_CMD_RESYNC) {
-		w->reread = true;
+		vr_wait_stale(w);
+	} else if (ev->type == VFIO_RELEASE_CMD_GET_DEVICE) {
+		/* A record, from a dump or GET of the caller's: a re-read. */
+		for (i = 0; i < w->count; i++)
+			if (!strcmp(w->dev[i].device, ev->device))
+				vr_wait_record(w, i, (struct vfio_release_event *)ev);
 	} else if (w->have_instance && ev->instance != w->instance) {
 		/*
 		 * Another module instance: its sequence numbers cannot be
 		 * ordered against the records, which must all be read again.
 		 */
-		w->reread = true;
+		vr_wait_stale(w);
 	} else if (vr_is_device_event(ev->type)) {
 		for (i = 0; i < w->count; i++)
 			if (!strcmp(w->dev[i].device, ev->device))

@@ -15,6 +15,7 @@ struct vr_wait_dev {
 	bool cycled;				/* released since the wait began */
 	bool removed;				/* left vfio: final */
 	bool removed_free;			/* and was free then */
+	bool fresh;				/* read since state was lost */
 };
 
 struct vfio_release_wait {
@@ -35,6 +36,8 @@ int vr_wait_alloc(const char *const *devices, unsigned int count,
 /* A record from GET: the device's state now. */
 void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 		    struct vfio_release_event *rec);
+/* State may be lost: every device must be read again. */
+void vr_wait_stale(struct vfio_release_wait *w);
 /* GET answered -ENODEV: the device left vfio since the last record. */
 void vr_wait_gone(struct vfio_release_wait *w, unsigned int i);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "handle.h"
+#include "request.h"
 #include "wait-state.h"
 
 /* A re-read that could not be done yet is tried again this often. */
@@ -38,6 +39,11 @@ void vr_waits_detach(struct vfio_release *vr)
 		vr_wait_unlink(vr->waits);
 }
 
+/*
+ * One GET per device, each asked once: a module still re-reading its
+ * devices (-EAGAIN), unloaded (-ENOPKG) or unloading (-ESHUTDOWN) leaves
+ * the wait stale for the next try, and blocks the caller a second at most.
+ */
 VR_EXPORT int vfio_release_wait_reread(struct vfio_release *vr,
 				       struct vfio_release_wait *w)
 {
@@ -47,24 +53,27 @@ VR_EXPORT int vfio_release_wait_reread(struct vfio_release *vr,
 
 	if (!vr || !w)
 		return -EINVAL;
-	w->reread = false;
+	vr_wait_stale(w);
 	for (i = 0; i < w->count; i++) {
 		if (w->dev[i].removed)
 			continue;
-		err = vfio_release_get(vr, w->dev[i].device, &rec);
+		err = vr_get(vr, w->dev[i].device, &rec, 1);
 		if (err == -ENODEV) {
 			vr_wait_gone(w, i);
 			continue;
 		}
-		if (err) {
-			/* Still stale: the next dispatch or reread tries again. */
-			w->reread = true;
+		if (err)
 			return err;
-		}
 		vr_wait_record(w, i, rec);
 		vfio_release_event_unref(rec);
 	}
 	return 0;
+}
+
+/* The module is not there, or not ready: try the re-read again later. */
+static bool vr_reread_later(int err)
+{
+	return err == -ENOPKG || err == -EAGAIN || err == -ESHUTDOWN;
 }
 
 VR_EXPORT int vfio_release_wait_new(struct vfio_release *vr,
@@ -84,11 +93,16 @@ VR_EXPORT int vfio_release_wait_new(struct vfio_release *vr,
 		return err;
 	/* Subscribe before reading: nothing can happen unseen in between. */
 	err = vfio_release_subscribe(vr);
-	if (!err)
-		err = vfio_release_wait_reread(vr, w);
-	for (i = 0; !err && i < count; i++)
-		if (w->dev[i].removed)
-			err = -ENODEV;
+	/* At creation a busy module is waited for, as by any GET. */
+	for (i = 0; !err && i < count; i++) {
+		struct vfio_release_event *rec;
+
+		err = vfio_release_get(vr, w->dev[i].device, &rec);
+		if (!err) {
+			vr_wait_record(w, i, rec);
+			vfio_release_event_unref(rec);
+		}
+	}
 	if (err) {
 		vfio_release_wait_free(w);
 		return err;
@@ -130,11 +144,10 @@ VR_EXPORT int vfio_release_wait_process(struct vfio_release *vr,
 	if (status == VFIO_RELEASE_WAIT_REREAD) {
 		err = vfio_release_wait_reread(vr, w);
 		/*
-		 * Unloaded: its load is announced on the fd, then we read.
-		 * Still re-reading its devices after every try: read again
-		 * later (wait_run comes back within VR_REREAD_RETRY_MS).
+		 * Unloaded: its load is announced on the fd. Not ready: read
+		 * again later (wait_run comes back within VR_REREAD_RETRY_MS).
 		 */
-		if (err == -ENOPKG || err == -EAGAIN)
+		if (vr_reread_later(err))
 			return 0;
 		if (err)
 			return err;

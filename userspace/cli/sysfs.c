@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The few sysfs files reattach reads and writes. */
+/*
+ * The few sysfs files reattach reads and writes. Plain files rather than
+ * libudev: every one of them is a single read or write, libudev's device
+ * cache would only have to be invalidated after each write, and a fake
+ * tree ($VFIO_RELEASE_SYSFS) stays a directory of plain files.
+ */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +23,22 @@ static const char *vr_sysfs(void)
 	const char *root = getenv("VFIO_RELEASE_SYSFS");
 
 	return root && *root ? root : "/sys";
+}
+
+/* path = root + the formatted rest; -ENAMETOOLONG when it does not fit. */
+static int __attribute__((format(printf, 3, 4)))
+vr_path(char *path, size_t size, const char *fmt, ...)
+{
+	size_t len = (size_t)snprintf(path, size, "%s/", vr_sysfs());
+	va_list ap;
+	int n;
+
+	if (len >= size)
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n = vsnprintf(path + len, size - len, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
 }
 
 static int vr_write(const char *path, const char *value)
@@ -36,12 +59,40 @@ static int vr_write(const char *path, const char *value)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* One line of a sysfs file, without its newline. */
+static int vr_read_line(const char *path, char *buf, size_t size)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int vr_device_attr(const char *dev, const char *attr, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	int err = vr_path(path, sizeof(path), "bus/pci/devices/%s/%s", dev, attr);
+
+	return err ? err : vr_read_line(path, buf, size);
+}
+
 bool vr_pci_exists(const char *dev)
 {
 	char path[PATH_MAX];
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s", vr_sysfs(), dev);
-	return access(path, F_OK) == 0;
+	return !vr_path(path, sizeof(path), "bus/pci/devices/%s", dev) &&
+	       access(path, F_OK) == 0;
 }
 
 int vr_pci_driver(const char *dev, char *buf, size_t size)
@@ -49,8 +100,11 @@ int vr_pci_driver(const char *dev, char *buf, size_t size)
 	char path[PATH_MAX], target[PATH_MAX];
 	const char *name;
 	ssize_t n;
+	int err;
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", vr_sysfs(), dev);
+	err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver", dev);
+	if (err)
+		return err;
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n < 0) {
 		if (errno != ENOENT)
@@ -64,34 +118,104 @@ int vr_pci_driver(const char *dev, char *buf, size_t size)
 	return 0;
 }
 
-/* vfio-pci, or a variant driver built on vfio_pci_core (mlx5_vfio_pci...). */
+int vr_pci_override(const char *dev, char *buf, size_t size)
+{
+	int err = vr_device_attr(dev, "driver_override", buf, size);
+
+	if (!err && !strcmp(buf, "(null)"))
+		buf[0] = '\0';
+	return err;
+}
+
+int vr_pci_modalias(const char *dev, char *buf, size_t size)
+{
+	return vr_device_attr(dev, "modalias", buf, size);
+}
+
+bool vr_pci_vf_without_autoprobe(const char *dev)
+{
+	char value[16];
+
+	return !vr_device_attr(dev, "physfn/sriov_drivers_autoprobe", value, sizeof(value)) &&
+	       !strcmp(value, "0");
+}
+
 bool vr_is_vfio_driver(const char *driver)
 {
-	return !strcmp(driver, "vfio-pci") || strstr(driver, "vfio") != NULL;
+	return strstr(driver, "vfio") != NULL;
+}
+
+bool vr_is_stub_driver(const char *driver)
+{
+	return !strcmp(driver, "pci-stub");
+}
+
+bool vr_is_host_driver(const char *driver)
+{
+	return *driver && !vr_is_vfio_driver(driver) && !vr_is_stub_driver(driver);
+}
+
+bool vr_pci_driver_registered(const char *driver)
+{
+	char path[PATH_MAX];
+
+	return !vr_path(path, sizeof(path), "bus/pci/drivers/%s", driver) &&
+	       access(path, F_OK) == 0;
+}
+
+int vr_module_pci_driver(const char *module, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int err, count = 0;
+	DIR *dir;
+
+	err = vr_path(path, sizeof(path), "module/%s/drivers", module);
+	if (err)
+		return err;
+	dir = opendir(path);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	/* Entries are "BUS:DRIVER" links. */
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, "pci:", 4))
+			continue;
+		if (!count++)
+			snprintf(buf, size, "%s", de->d_name + 4);
+	}
+	closedir(dir);
+	return count;
 }
 
 int vr_pci_unbind(const char *dev, const char *driver)
 {
 	char path[PATH_MAX];
+	int err = vr_path(path, sizeof(path), "bus/pci/drivers/%s/unbind", driver);
 
-	snprintf(path, sizeof(path), "%s/bus/pci/drivers/%s/unbind", vr_sysfs(), driver);
-	return vr_write(path, dev);
+	return err ? err : vr_write(path, dev);
 }
 
 int vr_pci_set_override(const char *dev, const char *driver)
 {
 	char path[PATH_MAX];
+	int err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver_override", dev);
 
-	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver_override",
-		 vr_sysfs(), dev);
 	/* An empty override is written as a lone newline. */
-	return vr_write(path, *driver ? driver : "\n");
+	return err ? err : vr_write(path, *driver ? driver : "\n");
 }
 
 int vr_pci_reprobe(const char *dev)
 {
 	char path[PATH_MAX];
+	int err = vr_path(path, sizeof(path), "bus/pci/drivers_probe");
 
-	snprintf(path, sizeof(path), "%s/bus/pci/drivers_probe", vr_sysfs());
-	return vr_write(path, dev);
+	return err ? err : vr_write(path, dev);
+}
+
+int vr_pci_bind(const char *dev, const char *driver)
+{
+	char path[PATH_MAX];
+	int err = vr_path(path, sizeof(path), "bus/pci/drivers/%s/bind", driver);
+
+	return err ? err : vr_write(path, dev);
 }

@@ -5,13 +5,42 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* PCI devices in sysfs; the root is $VFIO_RELEASE_SYSFS or /sys. */
+/*
+ * PCI devices, drivers and modules in sysfs; the root is
+ * $VFIO_RELEASE_SYSFS or /sys. Errors are negative errno.
+ */
+#define VR_DRIVER_NAME_MAX 64
+
 bool vr_pci_exists(const char *dev);
-/* The bound driver's name into buf ("" when unbound); negative errno. */
+/* The bound driver's name into buf ("" when unbound). */
 int vr_pci_driver(const char *dev, char *buf, size_t size);
+/* driver_override into buf ("" when unset: the kernel shows "(null)"). */
+int vr_pci_override(const char *dev, char *buf, size_t size);
+/* The device's modalias ("pci:v00008086d000010D3..."). */
+int vr_pci_modalias(const char *dev, char *buf, size_t size);
+/* A VF whose PF has sriov_drivers_autoprobe=0. */
+bool vr_pci_vf_without_autoprobe(const char *dev);
+
+/* vfio-pci, or a variant driver built on vfio_pci_core (mlx5_vfio_pci...). */
 bool vr_is_vfio_driver(const char *driver);
+/* pci-stub claims devices to keep drivers off them: not a host driver. */
+bool vr_is_stub_driver(const char *driver);
+/* A driver that serves the host: bound, neither VFIO nor a stub. */
+bool vr_is_host_driver(const char *driver);
+
+/* Whether a PCI driver of this name is registered. */
+bool vr_pci_driver_registered(const char *driver);
+/*
+ * The PCI driver a loaded (or built-in) module registers, into buf:
+ * returns how many it registers (buf gets the first), 0 for none.
+ */
+int vr_module_pci_driver(const char *module, char *buf, size_t size);
+
 int vr_pci_unbind(const char *dev, const char *driver);
+/* An empty driver clears the override. */
 int vr_pci_set_override(const char *dev, const char *driver);
 int vr_pci_reprobe(const char *dev);
+/* An explicit bind: answers with the probe's own error. */
+int vr_pci_bind(const char *dev, const char *driver);
 
 #endif

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The vfio-release CLI against the real module: wait on release and on
-# free, already free, timeouts, concurrent waiters, reattach of a NIC to
-# its host driver, and the exit codes of the edge cases.
+# free, already free, timeouts, concurrent waiters, and the exit codes of
+# the edge cases (reattach has its own group: reattach.sh).
 set -u
 . "$(dirname "$0")/../vm/guest-lib.sh"
 . "$(dirname "$0")/lib-release.sh"
@@ -63,39 +63,6 @@ check wait-host-bound-device-exit-0 expect_eq "$?" 0
 "$VR_CLI" wait not-a-device 2>/tmp/err
 check wait-bad-name-exit-2 expect_eq "$?" 2
 check wait-bad-name-named grep -q "'not-a-device' is not a PCI address" /tmp/err
-
-# --- reattach: e1000e back to e1000e once free ---
-check bind-nic-vfio vr_bind_vfio "$nic"
-"$HOLD" -d "$nic" pause >/tmp/hold.log 2>&1 &
-hold_pid=$!
-vr_wait 10 grep -q paused /tmp/hold.log
-"$VR_CLI" reattach "${nic#0000:}" --driver e1000e --timeout 60 >/tmp/reattach.out 2>&1 &
-re_pid=$!
-sleep 1
-check reattach-waits-while-open bash -c "kill -0 $re_pid && [ \"\$(basename \$(readlink /sys/bus/pci/devices/$nic/driver))\" = vfio-pci ]"
-kill -KILL "$hold_pid"
-wait "$re_pid"
-check reattach-exit-0 expect_eq "$?" 0
-check reattach-says-driver grep -q "reattached to e1000e" /tmp/reattach.out
-check nic-on-e1000e expect_eq "$(vr_driver_of "$nic")" e1000e
-check nic-override-cleared expect_eq "$(cat /sys/bus/pci/devices/$nic/driver_override)" "(null)"
-check nic-interface-appears vr_wait 10 bash -c "ls /sys/bus/pci/devices/$nic/net | grep -q ."
-check reattach-again-is-noop "$VR_CLI" reattach "$nic" --driver e1000e
-"$VR_CLI" reattach "$nic" --driver igb 2>/tmp/err
-check reattach-wrong-driver-exit-2 expect_eq "$?" 2
-
-# --- reattach timing out while held: exit 1, device untouched ---
-check bind-nic-vfio-again vr_bind_vfio "$nic"
-"$HOLD" -d "$nic" pause >/tmp/hold.log 2>&1 &
-hold_pid=$!
-vr_wait 10 grep -q paused /tmp/hold.log
-"$VR_CLI" reattach "$nic" --timeout 1 2>/tmp/err
-check reattach-timeout-exit-1 expect_eq "$?" 1
-check reattach-timeout-left-vfio expect_eq "$(vr_driver_of "$nic")" vfio-pci
-kill -KILL "$hold_pid"
-wait "$hold_pid" 2>/dev/null
-check reattach-default-driver "$VR_CLI" reattach "$nic" --timeout 30
-check nic-on-e1000e-again expect_eq "$(vr_driver_of "$nic")" e1000e
 
 # --- monitor --json: every line is valid JSON ---
 mon_start

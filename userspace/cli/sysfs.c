@@ -26,19 +26,27 @@ static const char *vr_sysfs(void)
 }
 
 /* path = root + the formatted rest; -ENAMETOOLONG when it does not fit. */
-static int __attribute__((format(printf, 3, 4)))
-vr_path(char *path, size_t size, const char *fmt, ...)
+static int vr_vpath(char *path, size_t size, const char *fmt, va_list ap)
 {
 	size_t len = (size_t)snprintf(path, size, "%s/", vr_sysfs());
-	va_list ap;
 	int n;
 
 	if (len >= size)
 		return -ENAMETOOLONG;
-	va_start(ap, fmt);
 	n = vsnprintf(path + len, size - len, fmt, ap);
-	va_end(ap);
 	return n < 0 || (size_t)n >= size - len ? -ENAMETOOLONG : 0;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+vr_path(char *path, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vr_vpath(path, size, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 static int vr_write(const char *path, const char *value)
@@ -57,6 +65,29 @@ static int vr_write(const char *path, const char *value)
 	if (n < 0)
 		return n;
 	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* Writes value to the sysfs file the rest of the arguments name. */
+static int __attribute__((format(printf, 2, 3)))
+vr_write_to(const char *value, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vr_vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	return err ? err : vr_write(path, value);
+}
+
+/* Whether bus/pci/KIND/NAME exists: a device or a driver. */
+static bool vr_pci_entry_exists(const char *kind, const char *name)
+{
+	char path[PATH_MAX];
+
+	return !vr_path(path, sizeof(path), "bus/pci/%s/%s", kind, name) &&
+	       access(path, F_OK) == 0;
 }
 
 /* One line of a sysfs file, without its newline. */
@@ -89,10 +120,7 @@ static int vr_device_attr(const char *dev, const char *attr, char *buf, size_t s
 
 bool vr_pci_exists(const char *dev)
 {
-	char path[PATH_MAX];
-
-	return !vr_path(path, sizeof(path), "bus/pci/devices/%s", dev) &&
-	       access(path, F_OK) == 0;
+	return vr_pci_entry_exists("devices", dev);
 }
 
 int vr_pci_driver(const char *dev, char *buf, size_t size)
@@ -157,10 +185,7 @@ bool vr_is_host_driver(const char *driver)
 
 bool vr_pci_driver_registered(const char *driver)
 {
-	char path[PATH_MAX];
-
-	return !vr_path(path, sizeof(path), "bus/pci/drivers/%s", driver) &&
-	       access(path, F_OK) == 0;
+	return vr_pci_entry_exists("drivers", driver);
 }
 
 int vr_module_pci_driver(const char *module, char *buf, size_t size)
@@ -189,33 +214,21 @@ int vr_module_pci_driver(const char *module, char *buf, size_t size)
 
 int vr_pci_unbind(const char *dev, const char *driver)
 {
-	char path[PATH_MAX];
-	int err = vr_path(path, sizeof(path), "bus/pci/drivers/%s/unbind", driver);
-
-	return err ? err : vr_write(path, dev);
+	return vr_write_to(dev, "bus/pci/drivers/%s/unbind", driver);
 }
 
 int vr_pci_set_override(const char *dev, const char *driver)
 {
-	char path[PATH_MAX];
-	int err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver_override", dev);
-
 	/* An empty override is written as a lone newline. */
-	return err ? err : vr_write(path, *driver ? driver : "\n");
+	return vr_write_to(*driver ? driver : "\n", "bus/pci/devices/%s/driver_override", dev);
 }
 
 int vr_pci_reprobe(const char *dev)
 {
-	char path[PATH_MAX];
-	int err = vr_path(path, sizeof(path), "bus/pci/drivers_probe");
-
-	return err ? err : vr_write(path, dev);
+	return vr_write_to(dev, "bus/pci/drivers_probe");
 }
 
 int vr_pci_bind(const char *dev, const char *driver)
 {
-	char path[PATH_MAX];
-	int err = vr_path(path, sizeof(path), "bus/pci/drivers/%s/bind", driver);
-
-	return err ? err : vr_write(path, dev);
+	return vr_write_to(dev, "bus/pci/drivers/%s/bind", driver);
 }

@@ -515,7 +515,7 @@ static int vr_parse_reattach(int argc, char **argv, struct vr_reattach *r,
 		return vr_usage_error("reattach: exactly one DEVICE expected");
 	if (r->want && !vr_is_host_driver(r->want))
 		return vr_usage_error("reattach: %s is not a host driver", r->want);
-	if (vfio_release_parse_device(argv[optind], name))
+	if (vfio_release_parse_device(argv[optind], name, VFIO_RELEASE_DEVICE_NAME_MAX))
 		return vr_usage_error("'%s' is not a PCI address (like 0000:01:00.0 or 01:00.0)",
 				      argv[optind]);
 	return VR_CONTINUE;

@@ -22,7 +22,7 @@ int main(void)
 {
 	char name[VFIO_RELEASE_DEVICE_NAME_MAX];
 
-	if (vfio_release_parse_device("01:00.0", name))
+	if (vfio_release_parse_device("01:00.0", name, sizeof(name)))
 		return 1;
 	puts(name);
 	puts(vfio_release_strerror(-ENOPKG));

@@ -613,6 +613,25 @@ static void overflow_is_a_notice(void **state)
 	vfio_release_wait_free(w);
 }
 
+/* Lost in an overflow: the module's unload. The overflow says so too. */
+static void overflow_finds_module_gone(void **state)
+{
+	struct fake *f = *state;
+	const char *a[] = { A };
+	struct vfio_release_wait *w;
+	struct seen seen = { 0 };
+
+	assert_int_equal(vfio_release_wait_new(f->vr, a, 1, VFIO_RELEASE_STATE_FREE, &w), 0);
+	f->overflow = true;
+	f->family_id = -1;
+	assert_int_equal(vfio_release_dispatch(f->vr, remember, &seen), 2);
+	assert_int_equal(seen.notice[0], VFIO_RELEASE_NOTICE_OVERFLOW);
+	assert_int_equal(seen.notice[1], VFIO_RELEASE_NOTICE_MODULE_UNLOADED);
+	assert_int_equal(f->vr->family, -1);
+	assert_int_equal(vfio_release_wait_status(w), VFIO_RELEASE_WAIT_REREAD);
+	vfio_release_wait_free(w);
+}
+
 static void null_handles_refused(void **state)
 {
 	(void)state;
@@ -641,6 +660,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(waits_fed_from_one_dispatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(module_unload_and_load_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(overflow_is_a_notice, setup, teardown),
+		cmocka_unit_test_setup_teardown(overflow_finds_module_gone, setup, teardown),
 		cmocka_unit_test(null_handles_refused),
 	};
 

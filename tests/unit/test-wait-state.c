@@ -33,7 +33,7 @@ static struct vfio_release_wait *wait_for(enum vfio_release_state target,
 	return w;
 }
 
-/* A record from GET, then unreferenced: the wait keeps its own. */
+/* A record from the wait's own GET, then unreferenced: it keeps its own. */
 static void record(struct vfio_release_wait *w, unsigned int i, const char *dev,
 		   int state, uint64_t seq, uint64_t gen, uint64_t reg)
 {
@@ -44,6 +44,7 @@ static void record(struct vfio_release_wait *w, unsigned int i, const char *dev,
 	struct vfio_release_event *ev = test_event(&r);
 
 	vr_wait_record(w, i, ev);
+	vr_wait_fresh(w, i);
 	vfio_release_event_unref(ev);
 }
 
@@ -260,6 +261,10 @@ static void fed_records_end_a_reread(void **state)
 	assert_int_equal(notice(w, C(RESYNC), VFIO_RELEASE_NOTICE_NONE), REREAD);
 	/* One of two read again: still stale. */
 	assert_int_equal(feed_full(w, &ra), REREAD);
+	/* A record older than what is known was read before the loss. */
+	rb.seq = 1;
+	assert_int_equal(feed_full(w, &rb), REREAD);
+	rb.seq = 9;
 	assert_int_equal(feed_full(w, &rb), DONE);
 	vfio_release_wait_free(w);
 }
@@ -435,6 +440,7 @@ static void reload_rebases_generation(void **state)
 	notice(w, C(RESYNC), VFIO_RELEASE_NOTICE_MODULE_LOADED);
 	ev = test_event(&rec);
 	vr_wait_record(w, 0, ev);
+	vr_wait_fresh(w, 0);
 	vfio_release_event_unref(ev);
 	/* Generation 2 < 9 from another instance: not a cycle. */
 	assert_int_equal(vfio_release_wait_status(w), PENDING);

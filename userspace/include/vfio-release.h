@@ -136,7 +136,8 @@ typedef int (*vfio_release_event_cb)(const struct vfio_release_event *ev,
 
 /*
  * Delivers the events waiting on the socket (up to 1024 a call: the fd
- * stays readable when more wait) without waiting for new ones: first to
+ * stays readable when more wait, so poll it level-triggered, not with
+ * EPOLLET) without waiting for new ones: first to
  * every wait made on this handle (vfio_release_wait_feed()), then to cb
  * (which may be NULL). Returns how many events were delivered, or a
  * negative errno. An overflow of the socket and the module's unload and

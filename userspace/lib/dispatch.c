@@ -181,19 +181,24 @@ static int vr_on_message(struct nl_msg *msg, void *data)
 }
 
 /*
- * The socket overflowed: the controller's notices may be among what was
- * lost, so the family is looked up again (never by name) and its group
- * joined again before the overflow is announced.
+ * The socket overflowed: what was lost is unknown, so the overflow is
+ * announced first (every wait goes stale), whatever follows. The
+ * controller's notices may be among it: the family is looked up again
+ * (never by name) and its group joined again; a module found gone gets
+ * the unload notice that was lost.
  */
 static void vr_on_overflow(struct vr_dispatch *d)
 {
-	int err = vr_family_follow(d->vr);
+	bool was_loaded = d->vr->family >= 0;
+	int err;
 
-	if (err && err != -ENOPKG) {
-		d->ret = err;
+	if (vr_notice(d, VFIO_RELEASE_CMD_RESYNC, VFIO_RELEASE_NOTICE_OVERFLOW))
 		return;
-	}
-	vr_notice(d, VFIO_RELEASE_CMD_RESYNC, VFIO_RELEASE_NOTICE_OVERFLOW);
+	err = vr_family_follow(d->vr);
+	if (err == -ENOPKG && was_loaded)
+		vr_notice(d, VFIO_RELEASE_CMD_UNSPEC, VFIO_RELEASE_NOTICE_MODULE_UNLOADED);
+	else if (err && err != -ENOPKG && !d->ret)
+		d->ret = err;
 }
 
 VR_EXPORT int vfio_release_dispatch(struct vfio_release *vr,

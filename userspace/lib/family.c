@@ -94,9 +94,6 @@ static int vr_lookup(struct vfio_release *vr, struct vr_family_info *info, bool 
 	/* By name, the controller answers an unknown family with -ENOENT. */
 	if (err == -ENOENT || (!err && !info->found))
 		return -ENOPKG;
-	/* A dump interrupted by a family coming or going: it is in flux. */
-	if (!err && t.interrupted && !by_name)
-		return -EAGAIN;
 	return err;
 }
 
@@ -106,6 +103,13 @@ int vr_family_lookup(struct vfio_release *vr, bool autoload)
 		.name = VFIO_RELEASE_GENL_NAME, .group = VFIO_RELEASE_MCGRP_EVENTS,
 	};
 	int err = vr_lookup(vr, &info, autoload);
+
+	/*
+	 * The controller's dump resumes by position: a family that went away
+	 * between two of its parts can make ours look absent. Look twice.
+	 */
+	if (err == -ENOPKG && !autoload)
+		err = vr_lookup(vr, &info, false);
 
 	if (err == -ENOPKG)
 		vr->family = -1;

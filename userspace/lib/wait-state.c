@@ -98,7 +98,7 @@ void vr_wait_stale(struct vfio_release_wait *w)
 		w->dev[i].fresh = false;
 }
 
-void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
+bool vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 		    struct vfio_release_event *rec)
 {
 	struct vr_wait_dev *d = &w->dev[i];
@@ -106,13 +106,20 @@ void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 	w->instance = rec->instance;
 	w->have_instance = true;
 	if (d->removed)
-		return;
-	vr_mark_fresh(w, d);
+		return false;
 	if (d->record && rec->instance != d->record->instance)
 		vr_take(w, d, rec, true);
 	else if (!d->record || vr_other_registration(rec, d->record) ||
 		 rec->seq >= d->record->seq)
 		vr_take(w, d, rec, false);
+	else
+		return false;
+	return true;
+}
+
+void vr_wait_fresh(struct vfio_release_wait *w, unsigned int i)
+{
+	vr_mark_fresh(w, &w->dev[i]);
 }
 
 void vr_wait_gone(struct vfio_release_wait *w, unsigned int i)
@@ -191,10 +198,14 @@ vfio_release_wait_feed(struct vfio_release_wait *w,
 	    ev->type == VFIO_RELEASE_CMD_RESYNC) {
 		vr_wait_stale(w);
 	} else if (ev->type == VFIO_RELEASE_CMD_GET_DEVICE) {
-		/* A record, from a dump or GET of the caller's: a re-read. */
+		/*
+		 * A record, from a dump or GET of the caller's: a re-read,
+		 * unless it is older than what is known (read before the loss).
+		 */
 		for (i = 0; i < w->count; i++)
-			if (!strcmp(w->dev[i].device, ev->device))
-				vr_wait_record(w, i, (struct vfio_release_event *)ev);
+			if (!strcmp(w->dev[i].device, ev->device) &&
+			    vr_wait_record(w, i, (struct vfio_release_event *)ev))
+				vr_mark_fresh(w, &w->dev[i]);
 	} else if (w->have_instance && ev->instance != w->instance) {
 		/*
 		 * Another module instance: its sequence numbers cannot be

@@ -33,9 +33,11 @@ struct vfio_release_wait {
 /* -EINVAL for a bad target, count or device name. */
 int vr_wait_alloc(const char *const *devices, unsigned int count,
 		  enum vfio_release_state target, struct vfio_release_wait **out);
-/* A record from GET: the device's state now. */
-void vr_wait_record(struct vfio_release_wait *w, unsigned int i,
+/* A record from GET: the device's state now. False when older than known. */
+bool vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 		    struct vfio_release_event *rec);
+/* The device was read again since state was lost (the wait's own GET). */
+void vr_wait_fresh(struct vfio_release_wait *w, unsigned int i);
 /* State may be lost: every device must be read again. */
 void vr_wait_stale(struct vfio_release_wait *w);
 /* GET answered -ENODEV: the device left vfio since the last record. */

@@ -65,6 +65,8 @@ VR_EXPORT int vfio_release_wait_reread(struct vfio_release *vr,
 		if (err)
 			return err;
 		vr_wait_record(w, i, rec);
+		/* Asked after the loss: fresh even if events already said more. */
+		vr_wait_fresh(w, i);
 		vfio_release_event_unref(rec);
 	}
 	return 0;

@@ -15,7 +15,7 @@
 #   (e) `wait --state free A B` means free at the same moment;
 #   (f) without CAP_NET_ADMIN the library's calls fail with -EPERM and
 #       the CAP_NET_ADMIN message;
-#   and userspace/examples, when there, run for two devices.
+#   and userspace/examples/poll-loop waits for two devices in one loop.
 # shellcheck disable=SC2016,SC2054 # jq variables in single quotes; setpriv takes comma lists
 set -u
 . "$(dirname "$0")/../vm/guest-lib.sh"
@@ -93,7 +93,8 @@ leave_during_wait() {
 	local name=$1 dev=$2 how=$3 wpid rc gone_ms
 	hold_open "$name" "$dev" close-device
 	check "$name-released-not-free" state_is "$dev" released
-	"$VR_CLI" wait "$dev" --timeout 60 >"/tmp/$name.out" 2>"/tmp/$name.err" &
+	mon_start
+	"$VR_CLI" wait "$dev" --timeout 60 --json >"/tmp/$name.out" 2>"/tmp/$name.err" &
 	wpid=$!
 	vr_nap 2
 	check "$name-wait-pending" vr__running "$wpid"
@@ -108,6 +109,10 @@ leave_during_wait() {
 	check "$name-wait-exit-3" expect_eq "$rc" 3
 	check "$name-wait-within-1s" test $((EXIT_MS - gone_ms)) -lt 1000
 	hold_end "$name"
+	vr_nap 0.5
+	mon_stop
+	vr_info "$name: events: $(jq -c --arg d "$dev" 'select(.device == $d or (.event | startswith("group-"))) | [.event, .state, .seq, .registration]' "$MON_LOG" | tr '\n' ' ')"
+	[ ! -s "/tmp/$name.out" ] || vr_info "$name: wait printed: $(jq -c '.[] | [.event, .state, .seq, .registration]' "/tmp/$name.out" | tr '\n' ' ')"
 }
 leave_during_wait unbind "$edu" unbind
 check unbind-names-device grep -q "^vfio-release: $edu: left vfio while released: unbound from its vfio driver (now: no driver)" /tmp/unbind.err
@@ -234,13 +239,29 @@ for op in "get $edu" dump subscribe "wait $edu"; do
 done
 check root-get-works bash -c "'$LC' get $edu | grep -q '^record device=$edu state=free'"
 
-# --- userspace/examples: a poll loop for two devices ---
-examples=$VR_TOP/userspace/examples
-if [ -d "$examples" ]; then
-	vr_info "examples: $(ls "$examples" | tr '\n' ' ')"
-	vr_result FAIL example-runs "userspace/examples exists but this test does not know how to run it yet"
+# --- userspace/examples/poll-loop: an application's loop, two devices ---
+EXAMPLE=$VR_TOP/userspace/examples/poll-loop
+if [ -x "$EXAMPLE" ]; then
+	hold_open x1 "$edu"
+	hold_open x2 "$hp"
+	"$EXAMPLE" --timeout 60 "$edu" "$hp" >/tmp/example.out 2>/tmp/example.err &
+	xpid=$!
+	vr_nap 2
+	check example-waits-while-open bash -c "kill -0 $xpid && [ ! -s /tmp/example.out ]"
+	hold_end x2
+	check example-second-free-first vr_wait 10 grep -qx "$hp: free" /tmp/example.out
+	check example-first-still-waiting bash -c "kill -0 $xpid && ! grep -q '$edu' /tmp/example.out"
+	hold_end x1
+	until_exit "$xpid" 20
+	check example-exit-0 expect_eq "$?" 0
+	check example-output expect_eq "$(tr '\n' '|' </tmp/example.out)" "$hp: free|$edu: free|"
+	hold_open x3 "$edu"
+	"$EXAMPLE" --timeout 1 "$edu" "$hp" >/tmp/example-t.out 2>/tmp/example-t.err
+	check example-timeout-exit-1 expect_eq "$?" 1
+	check example-timeout-says grep -q "timed out: 1 of 2 free" /tmp/example-t.err
+	hold_end x3
 else
-	vr_result SKIP example-two-devices "no userspace/examples in this tree yet"
+	vr_result FAIL example-built "no $EXAMPLE: make -C userspace builds it"
 fi
 
 check module-unloads vr_unload

@@ -6,8 +6,10 @@
 # the tree) and the CLI built on it, with several devices bound to
 # vfio-pci (VR_EDU, VR_PAIR_A, VR_PAIR_B, VR_NIC, VR_HOTPLUG):
 #   (a) a GET after an aborted dump answers for the device asked for;
-#   (b) a device that leaves vfio (unbound, hot-removed) during `wait` ends
-#       it with exit 3 within a second, naming the device and why;
+#   (b) a device that leaves vfio short of free during `wait` ends it with
+#       exit 3 within a second, naming the device and why; one that was
+#       free when it left (the kernel detaches a held group's container
+#       at unbind and hot-removal) ends it with 0;
 #   (c) `wait`, `monitor` and a library wait across rmmod/insmod of the
 #       module: the wait returns 0 once the device is free, the monitor
 #       says "module unloaded"/"module loaded" and shows events after;
@@ -87,11 +89,12 @@ check abort-get-open-nic-state gets_state /tmp/abort-get-open.out "$nic" free
 hold_end a
 
 # --- (b) a device leaving vfio during `wait`: exit 3 within a second ---
-# leave_during_wait NAME DEVICE HOW: DEVICE released but its group held,
-# so not free; `wait DEVICE` runs; then HOW makes the device leave.
+# leave_during_wait NAME DEVICE HOW RC STATE: `wait DEVICE` runs while
+# DEVICE is released but not free (the holders below keep its group
+# claimed), then HOW makes it leave; the wait must end with RC within a
+# second, having last seen the device STATE.
 leave_during_wait() {
-	local name=$1 dev=$2 how=$3 wpid rc gone_ms
-	hold_open "$name" "$dev" close-device
+	local name=$1 dev=$2 how=$3 want_rc=$4 want_state=$5 wpid rc gone_ms
 	check "$name-released-not-free" state_is "$dev" released
 	mon_start
 	"$VR_CLI" wait "$dev" --timeout 60 --json >"/tmp/$name.out" 2>"/tmp/$name.err" &
@@ -106,19 +109,36 @@ leave_during_wait() {
 	until_exit "$wpid" 10
 	rc=$?
 	vr_info "$name: wait exit $rc, $((EXIT_MS - gone_ms)) ms after the device left: $(head -c 300 "/tmp/$name.err")"
-	check "$name-wait-exit-3" expect_eq "$rc" 3
+	check "$name-wait-exit-$want_rc" expect_eq "$rc" "$want_rc"
 	check "$name-wait-within-1s" test $((EXIT_MS - gone_ms)) -lt 1000
-	hold_end "$name"
 	vr_nap 0.5
 	mon_stop
 	vr_info "$name: events: $(jq -c --arg d "$dev" 'select(.device == $d or (.event | startswith("group-"))) | [.event, .state, .seq, .registration]' "$MON_LOG" | tr '\n' ' ')"
-	[ ! -s "/tmp/$name.out" ] || vr_info "$name: wait printed: $(jq -c '.[] | [.event, .state, .seq, .registration]' "/tmp/$name.out" | tr '\n' ' ')"
+	check "$name-last-event-removed" expect_eq "$(jq -r --arg d "$dev" 'select(.device == $d) | "\(.event)/\(.state)"' "$MON_LOG" | tail -n1)" "removed/$want_state"
 }
-leave_during_wait unbind "$edu" unbind
-check unbind-names-device grep -q "^vfio-release: $edu: left vfio while released: unbound from its vfio driver (now: no driver)" /tmp/unbind.err
-check unbind-rebind vr_bind_vfio "$edu"
-leave_during_wait hot-remove "$hp" hot-remove
-check hot-remove-names-device grep -q "^vfio-release: $hp: left vfio while released: the device was removed" /tmp/hot-remove.err
+# The pair's group stays claimed by B's holder: A, unbound, leaves vfio
+# released, short of free.
+hold_open b "$pb"
+leave_during_wait unbind "$pa" unbind 3 released
+check unbind-names-device grep -q "^vfio-release: $pa: left vfio while released: unbound from its vfio driver (now: no driver)" /tmp/unbind.err
+check unbind-prints-no-record test ! -s /tmp/unbind.out
+check unbind-rebind vr_bind_vfio "$pa"
+hold_end b
+check unbind-rebound-free vr_wait 10 state_is "$pa" free
+# A device alone in its group, released, its group held by the holder:
+# unbinding it detaches the group's container, so the kernel gives the
+# DMA ownership back first (group-released, free) and the device leaves
+# free: the wait ends with 0, its record the removal, state free.
+hold_open b "$edu" close-device
+leave_during_wait unbind-alone "$edu" unbind 0 free
+check unbind-alone-record jq -e --arg d "$edu" 'length == 1 and .[0].device == $d and .[0].event == "removed" and .[0].state == "free"' /tmp/unbind-alone.out
+hold_end b
+check unbind-alone-rebind vr_bind_vfio "$edu"
+# Hot-removed the same way: free when it left, exit 0.
+hold_open b "$hp" close-device
+leave_during_wait hot-remove "$hp" hot-remove 0 free
+check hot-remove-record jq -e --arg d "$hp" 'length == 1 and .[0].device == $d and .[0].event == "removed" and .[0].state == "free"' /tmp/hot-remove.out
+hold_end b
 check hot-readd vr_hot_plug "$HP_ADD" "$hp"
 check hot-readd-bind vr_bind_vfio "$hp"
 # A device free when it leaves counts as free: the wait goes on for the

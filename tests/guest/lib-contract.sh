@@ -41,6 +41,11 @@ until_exit() {
 	EXIT_MS=$(now_ms)
 	wait "$1"
 }
+# exits_with NAME PID RC: PID ends within 20 s with status RC.
+exits_with() {
+	until_exit "$2" 20
+	check "$1" expect_eq "$?" "$3"
+}
 # hold_open NAME DEVICE [ACTIONS...]: a vfio-hold that keeps DEVICE open
 # (or what ACTIONS leave) until killed; its pid in HOLD_PIDS[NAME].
 declare -A HOLD_PIDS
@@ -151,8 +156,7 @@ check unbind-free-unbind vr_unbind "$pa"
 vr_nap 1
 check unbind-free-wait-goes-on vr__running "$wpid"
 hold_end fb
-until_exit "$wpid" 20
-check unbind-free-wait-exit-0 expect_eq "$?" 0
+exits_with unbind-free-wait-exit-0 "$wpid" 0
 check unbind-free-rebind vr_bind_vfio "$pa"
 
 # --- (c) across rmmod; insmod: wait, monitor, and a library wait ---
@@ -181,8 +185,7 @@ check reload-edu-open state_is "$edu" open
 vr_nap 2
 check reload-wait-survives-load vr__running "$wpid"
 hold_end c
-until_exit "$wpid" 20
-check reload-wait-exit-0 expect_eq "$?" 0
+exits_with reload-wait-exit-0 "$wpid" 0
 check reload-wait-record jq -e --arg d "$edu" --argjson i "$inst1" \
 	'length == 1 and .[0].device == $d and .[0].state == "free" and .[0].instance == $i' /tmp/wait-c.json
 mon_wait_for "$edu" free
@@ -196,11 +199,25 @@ check reload-monitor-events-after jq -e -s --arg d "$edu" --argjson i "$inst1" '
 check reload-monitor-log-sane mon_log_sane
 mon_stop
 hold_end c2
-until_exit "$tpid" 20
-check reload-two-waits-exit-0 expect_eq "$?" 0
+exits_with reload-two-waits-exit-0 "$tpid" 0
 vr_info "two waits across the reload: $(tr '\n' '|' </tmp/two-c.out)"
 check reload-two-waits-both-done bash -c "grep -qx 'done $edu' /tmp/two-c.out && grep -qx 'done $hp' /tmp/two-c.out"
 check reload-two-waits-notices bash -c "grep -qx 'notice module-unloaded' /tmp/two-c.out && grep -qx 'notice module-loaded' /tmp/two-c.out"
+
+# The device becomes free while the module is unloaded: nobody saw it
+# happen; the wait reads the new module's record and ends with 0.
+hold_open c3 "$edu"
+"$VR_CLI" wait "$edu" --timeout 120 --json >/tmp/wait-c3.json 2>/tmp/wait-c3.err &
+wpid=$!
+vr_nap 2
+check unseen-wait-pending vr__running "$wpid"
+check unseen-unload vr_unload
+hold_end c3
+vr_nap 1
+check unseen-wait-survives vr__running "$wpid"
+check unseen-load vr_load
+exits_with unseen-wait-exit-0 "$wpid" 0
+check unseen-wait-record jq -e --arg d "$edu" 'length == 1 and .[0].device == $d and .[0].state == "free" and .[0].generation == 0' /tmp/wait-c3.json
 
 # --- (d) one handle, two waits, one poll loop ---
 hold_open d1 "$edu"
@@ -215,8 +232,7 @@ vr_nap 1
 free_pending() { vr__running "$tpid" && ! grep -q "done $edu" /tmp/two-d.out; }
 check two-waits-free-still-pending free_pending
 hold_end d1
-until_exit "$tpid" 20
-check two-waits-exit-0 expect_eq "$?" 0
+exits_with two-waits-exit-0 "$tpid" 0
 check two-waits-order bash -c "grep '^done' /tmp/two-d.out | tr '\n' ' ' | grep -qx 'done $hp done $edu '"
 check two-waits-dispatched grep -qE '^dispatched=[1-9][0-9]* delivered=[1-9]' /tmp/two-d.out
 vr_info "two waits: $(tr '\n' '|' </tmp/two-d.out)"
@@ -236,8 +252,7 @@ check free-now-b-closed vr_wait 10 state_is "$hp" free
 vr_nap 2
 check free-now-still-waiting vr__running "$wpid"
 hold_end ea
-until_exit "$wpid" 20
-check free-now-exit-0 expect_eq "$?" 0
+exits_with free-now-exit-0 "$wpid" 0
 check free-now-records jq -e --arg a "$edu" --arg b "$hp" \
 	'length == 2 and .[0].device == $a and .[1].device == $b and all(.[]; .state == "free")' /tmp/wait-e.json
 
@@ -272,8 +287,7 @@ if [ -x "$EXAMPLE" ]; then
 	check example-second-free-first vr_wait 10 grep -qx "$hp: free" /tmp/example.out
 	check example-first-still-waiting bash -c "kill -0 $xpid && ! grep -q '$edu' /tmp/example.out"
 	hold_end x1
-	until_exit "$xpid" 20
-	check example-exit-0 expect_eq "$?" 0
+	exits_with example-exit-0 "$xpid" 0
 	check example-output expect_eq "$(tr '\n' '|' </tmp/example.out)" "$hp: free|$edu: free|"
 	hold_open x3 "$edu"
 	"$EXAMPLE" --timeout 1 "$edu" "$hp" >/tmp/example-t.out 2>/tmp/example-t.err

@@ -79,6 +79,7 @@ check monitor-json-uapi-keys jq -e -s --arg d "$dev" '
 	 .state == "released" and .reset == "function" and .release_count >= 1 and
 	 (.open_count | type) == "number" and (.free_count | type) == "number" and
 	 (.close_ns | type) == "number" and (.time | type) == "string" and
+	 (.instance | type == "string" and test("^[0-9a-f]{16}$")) and
 	 has("opens") == false and has("vendor") == false and has("reason") == false)' "$MON_LOG"
 
 # --- text output: EVENT key=value, values escaped ---

@@ -186,14 +186,14 @@ vr_nap 2
 check reload-wait-survives-load vr__running "$wpid"
 hold_end c
 exits_with reload-wait-exit-0 "$wpid" 0
-check reload-wait-record jq -e --arg d "$edu" --argjson i "$inst1" \
+check reload-wait-record jq -e --arg d "$edu" --arg i "$inst1" \
 	'length == 1 and .[0].device == $d and .[0].state == "free" and .[0].instance == $i' /tmp/wait-c.json
 mon_wait_for "$edu" free
 check reload-monitor-running kill -0 "$MON_PID"
 # In the log: the unload, the load, then the events of the new instance.
 check reload-monitor-json-notices jq -e -s '
 	[.[] | select(has("notice")) | "\(.event)/\(.notice)"] == ["module-unloaded/module-unloaded", "resync/module-loaded"]' "$MON_LOG"
-check reload-monitor-events-after jq -e -s --arg d "$edu" --argjson i "$inst1" '
+check reload-monitor-events-after jq -e -s --arg d "$edu" --arg i "$inst1" '
 	(map(.notice == "module-loaded") | index(true)) as $l |
 	$l != null and ([.[$l + 1:][] | select(.device == $d and .instance == $i) | .event] == ["released", "free"])' "$MON_LOG"
 check reload-monitor-log-sane mon_log_sane

@@ -206,18 +206,26 @@ static int cmd_two_waits(const char *a, const char *b, int timeout_ms)
 	for (;;) {
 		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };
 		long long left = deadline - now_ms();
+		bool stale = false;
 		int n;
 
 		for (i = 0; i < 2; i++) {
 			st[i] = vfio_release_wait_status(w[i]);
 			if (st[i] == VFIO_RELEASE_WAIT_REREAD) {
 				err = vfio_release_wait_reread(vr, w[i]);
-				/* Unloaded: the notice of its load comes on the fd. */
-				if (err && err != -ENOPKG) {
+				/*
+				 * Unloaded (the notice of its load comes on
+				 * the fd), unloading or busy: still REREAD,
+				 * try again in a second.
+				 */
+				if (err && err != -ENOPKG && err != -ESHUTDOWN && err != -EAGAIN) {
 					ret = fail("vfio_release_wait_reread", vr, err);
 					goto out;
 				}
+				if (err)
+					printf("reread %s: err=%d\n", devs[i], err);
 				st[i] = vfio_release_wait_status(w[i]);
+				stale |= st[i] == VFIO_RELEASE_WAIT_REREAD;
 			}
 		}
 		if (st[0] != last[0] || st[1] != last[1]) {
@@ -245,6 +253,8 @@ static int cmd_two_waits(const char *a, const char *b, int timeout_ms)
 			ret = 1;
 			break;
 		}
+		if (stale && left > 1000)
+			left = 1000;
 		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
 			ret = fail("poll", NULL, -errno);
 			break;

@@ -27,7 +27,12 @@ vr_wait 60 bash -c "[ \$(ls -d /sys/bus/pci/drivers/vfio-pci/0000:* | wc -l) -ge
 devices=$(bound)
 vr_info "bench info devices=$devices topology=$VR_TOPOLOGY kernel=$(uname -r)"
 
-dump_count() { "$VR_CLI" status --json 2>/dev/null | grep -c '"device"'; }
+# Records in the dump (`status --json` prints one array; 0 on an error).
+dump_count() {
+	local n
+	n=$("$VR_CLI" status --json 2>/dev/null | jq 'length' 2>/dev/null)
+	echo "${n:-0}"
+}
 
 for round in 1 2 3; do
 	: >/tmp/mon.jsonl
@@ -43,7 +48,7 @@ for round in 1 2 3; do
 	vr_nap 5
 	kill "$mon" 2>/dev/null
 	wait "$mon" 2>/dev/null
-	resyncs=$(grep -c '"event":"resync"' /tmp/mon.jsonl)
+	resyncs=$(jq -s '[.[] | select(.event == "resync")] | length' /tmp/mon.jsonl)
 	objs=$(slab_objs vfio_release_device || echo 0)
 	objsize=$(awk '$1 == "vfio_release_device" { print $4 }' /proc/slabinfo)
 	modsize=$(awk '$1 == "vfio_release" { print $2 }' /proc/modules)
@@ -83,7 +88,8 @@ with_ms=$(churn on)
 vr_nap 2
 kill "$mon" 2>/dev/null
 wait "$mon" 2>/dev/null
-events=$(grep -c '"device"' /tmp/mon.jsonl)
+# Device events (group events and notices carry no device).
+events=$(jq -s '[.[] | select(has("device"))] | length' /tmp/mon.jsonl)
 cycles=$((${#churn_devs[@]} * CYCLES))
 fails=$(cat /tmp/churn-*.off /tmp/churn-*.on | grep -c 'open_fail=[1-9]')
 vr_info "bench churn procs=${#churn_devs[@]} cycles=$cycles without_ms=$without_ms with_ms=$with_ms events=$events open_fail_runs=$fails"

@@ -95,7 +95,7 @@ enum msg_kind {
 	M_EFD,		/* a = value written (holder's stamp), b = waiter's stamp */
 	M_RELEASED,	/* a = timestamp_ns, b = waiter's stamp, c = generation */
 	M_FREE,		/* same for DEVICE_FREE */
-	M_RESYNC,	/* a = lost */
+	M_RESYNC,	/* a = lost, c = the library's notice (0: the module's resync) */
 	M_NOTICE,	/* poller saw "free": a = stamp, b = checks, c = overruns */
 	M_IDLE_DONE,	/* a = checks, b = busy answers */
 	M_ERROR,	/* a = errno */
@@ -240,21 +240,34 @@ struct waiter_ctx {
 	int out;
 };
 
+/* An integer attribute, or 0 when the event does not carry it. */
+static uint64_t ev_u64(const struct vfio_release_event *ev, enum vfio_release_attr attr)
+{
+	uint64_t v;
+
+	return vfio_release_event_get_u64(ev, attr, &v) ? 0 : v;
+}
+
 static int on_event(const struct vfio_release_event *ev, void *arg)
 {
 	uint64_t t = now_ns();	/* the decoded event is in hand */
 	struct waiter_ctx *ctx = arg;
+	enum vfio_release_cmd type = vfio_release_event_get_type(ev);
+	enum vfio_release_notice notice = vfio_release_event_get_notice(ev);
 
-	if (ev->type == VFIO_RELEASE_CMD_RESYNC) {
-		send_msg(ctx->out, M_RESYNC, ev->lost, t, ev->local_overflow);
+	/* The module's resync, or the library's: a socket overflow, a reload. */
+	if (type == VFIO_RELEASE_CMD_RESYNC || notice != VFIO_RELEASE_NOTICE_NONE) {
+		send_msg(ctx->out, M_RESYNC, ev_u64(ev, VFIO_RELEASE_A_LOST), t, notice);
 		return 0;
 	}
-	if (strcmp(ev->device, opt.dev))
+	if (strcmp(vfio_release_event_get_device(ev), opt.dev))
 		return 0;
-	if (ev->type == VFIO_RELEASE_CMD_DEVICE_RELEASED)
-		send_msg(ctx->out, M_RELEASED, ev->timestamp_ns, t, ev->generation);
-	else if (ev->type == VFIO_RELEASE_CMD_DEVICE_FREE)
-		send_msg(ctx->out, M_FREE, ev->timestamp_ns, t, ev->generation);
+	if (type == VFIO_RELEASE_CMD_DEVICE_RELEASED)
+		send_msg(ctx->out, M_RELEASED, ev_u64(ev, VFIO_RELEASE_A_TIMESTAMP_NS), t,
+			 ev_u64(ev, VFIO_RELEASE_A_GENERATION));
+	else if (type == VFIO_RELEASE_CMD_DEVICE_FREE)
+		send_msg(ctx->out, M_FREE, ev_u64(ev, VFIO_RELEASE_A_TIMESTAMP_NS), t,
+			 ev_u64(ev, VFIO_RELEASE_A_GENERATION));
 	return 0;
 }
 
@@ -687,7 +700,8 @@ static int wait_release(struct msg *rel, struct msg *fre, int timeout_ms)
 			return have_rel ? 0 : -1;
 		case M_RESYNC:
 			resyncs++;
-			fprintf(stderr, "warning: resync (lost=%" PRIu64 ")\n", m.a);
+			fprintf(stderr, "warning: resync (lost=%" PRIu64 " notice=%s)\n", m.a,
+				vfio_release_notice_name((enum vfio_release_notice)m.c));
 			break;
 		default:
 			fprintf(stderr, "warning: unexpected message %u\n", m.kind);

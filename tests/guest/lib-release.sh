@@ -1,6 +1,9 @@
 # lib-release.sh: guest-side helpers for vfio_release scenarios, sourced
 # after tests/vm/guest-lib.sh. Events are read from `vfio-release monitor
-# --json` (one JSON object per line) with jq.
+# --json` (one JSON object per line) with jq; records from `status --json`
+# (one JSON array). JSON schema 1: "schema", "event", the uapi attribute
+# names in lower case (pci_vendor and pci_device are numbers), "time", and
+# "notice" on the library's own notices (which carry no seq).
 
 VR_TOP=$(cd "$VR_HELPERS/../.." && pwd)
 VR_CLI=$VR_TOP/userspace/vfio-release
@@ -71,16 +74,31 @@ mon_wait_for() { vr_wait 20 mon_has "$@"; }
 mark_ts() { awk -v m="$2" '$1 == "MARK" && $2 == m { print $3 }' "$1"; }
 
 # status_field DEVICE FIELD: the module's record of DEVICE, one field.
-status_field() { "$VR_CLI" status --json "$1" | jq -r ".$2"; }
+# `status --json DEVICE` must print an array of exactly that one record.
+status_field() {
+	"$VR_CLI" status --json "$1" | jq -r --arg d "$1" \
+		'if type == "array" and length == 1 and .[0].device == $d and .[0].schema == 1
+		 then .[0].'"$2"' else "not-one-record-for-\($d)" end'
+}
+# state_is DEVICE STATE: the module's record says STATE (for vr_wait).
+state_is() { [ "$(status_field "$1" state)" = "$2" ]; }
+# status_dump FILE: the whole dump (`status --json`, one array) into FILE.
+status_dump() { "$VR_CLI" status --json >"$1" && jq -e 'type == "array"' "$1" >/dev/null; }
 
 expect_eq() {
 	[ "$1" = "$2" ] || { echo "expected '$2', got '$1'"; return 1; }
 }
 
-# Every line of the monitor log is a JSON object and seqs increase.
+# Every line of the monitor log (or FILE) is a JSON object of schema 1
+# with an event name; the module's messages carry seq and instance, and
+# within one module instance their seqs strictly increase; a line without
+# seq is a library notice.
 mon_log_sane() {
-	jq -e -s 'length > 0 and all(.[]; type == "object") and ([.[].seq] as $s | $s == ($s | sort) and ($s | unique | length) == ($s | length))' \
-		"$MON_LOG" >/dev/null
+	jq -e -s 'length > 0 and all(.[]; type == "object" and .schema == 1 and (.event | type) == "string") and
+		all(.[]; has("seq") or has("notice")) and
+		([.[] | select(has("seq"))] | group_by(.instance) |
+		 all(.[]; [.[].seq] as $s | $s == ($s | sort) and ($s | unique | length) == ($s | length)))' \
+		"${1:-$MON_LOG}" >/dev/null
 }
 
 # --- tests/drivers/vfio_pci_slow: a test-only vfio-pci variant driver ---
@@ -145,37 +163,35 @@ vr_bounded() {
 	return "$rc"
 }
 
-# A monitor that outlives module reloads: mon_follow_start LOG runs
-# `monitor --json` again whenever it ends (the module is not loaded yet,
-# or was unloaded), appending to LOG. mon_follow_kick ends the current
-# monitor so that the next one subscribes to a reloaded module.
+# A monitor across module reloads: `monitor` itself keeps running across
+# rmmod/insmod (it says "module unloaded"/"module loaded" on stderr), but
+# it cannot start while the module is not loaded. mon_follow_start LOG
+# starts `monitor --json` again until one subscribed, appending to LOG;
+# after that it is never restarted (mon_follow_starts counts the starts
+# that subscribed: more than one means a monitor ended under a reload).
 MON_FOLLOW_PID=
+MON_FOLLOW_ERR=/tmp/monitor-follow.err
 mon_follow_start() {
 	: >"$1"
-	: >/tmp/monitor-follow.err
+	: >"$MON_FOLLOW_ERR"
 	rm -f /tmp/monitor-follow.stop
 	(
 		while [ ! -e /tmp/monitor-follow.stop ]; do
-			"$VR_CLI" monitor --json >>"$1" 2>>/tmp/monitor-follow.err &
+			"$VR_CLI" monitor --json >>"$1" 2>>"$MON_FOLLOW_ERR" &
 			echo $! >/tmp/monitor-follow.pid
 			wait $!
-			sleep 0.05
+			vr_nap 0.05
 		done
 	) &
 	MON_FOLLOW_PID=$!
 }
-mon_follow_kick() {
-	local pid
-	read -r pid </tmp/monitor-follow.pid 2>/dev/null && kill "$pid" 2>/dev/null
-	return 0
-}
-# Returns once a monitor has said "monitoring" N times in all (default 1).
-mon_follow_wait() {
-	vr_wait "${2:-20}" bash -c "[ \$(grep -c monitoring /tmp/monitor-follow.err) -ge ${1:-1} ]"
-}
+mon_follow_starts() { grep -c '^monitoring' "$MON_FOLLOW_ERR"; }
+# Returns once a monitor has subscribed (within SECONDS, default 20).
+mon_follow_wait() { vr_wait "${1:-20}" grep -q '^monitoring' "$MON_FOLLOW_ERR"; }
 mon_follow_stop() {
+	local pid
 	touch /tmp/monitor-follow.stop
-	mon_follow_kick
+	read -r pid </tmp/monitor-follow.pid 2>/dev/null && kill "$pid" 2>/dev/null
 	[ -z "$MON_FOLLOW_PID" ] || wait "$MON_FOLLOW_PID" 2>/dev/null
 	MON_FOLLOW_PID=
 }
@@ -190,5 +206,5 @@ slab_objs() {
 	return 1
 }
 
-# jq: is this event a device-removed notification (either CLI spelling)?
-JQ_REMOVED='(.event == "device-removed" or .event == "removed")'
+# jq: is this event a device-removed notification?
+JQ_REMOVED='(.event == "removed")'

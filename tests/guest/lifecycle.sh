@@ -33,7 +33,7 @@ vr_load
 check state-released-group-held expect_eq "$(status_field "$dev" state)" released
 kill -TERM "$hold_pid"
 wait "$hold_pid" 2>/dev/null
-vr_wait 10 bash -c "[ \"\$('$VR_CLI' status --json $dev | jq -r .state)\" = free ]"
+vr_wait 10 state_is "$dev" free
 check state-free-after-group-release expect_eq "$(status_field "$dev" state)" free
 
 # --- unloaded and reloaded 20 times under open/close churn ---
@@ -62,7 +62,7 @@ check events-after-churn expect_eq "$(mon_events "$dev")" "group-claimed claimed
 mon_stop
 
 # --- vfio-pci unbound while the module watches ---
-check status-lists-edu bash -c "'$VR_CLI' status --json | jq -e -s 'any(.[]; .device == \"$dev\")'"
+check status-lists-edu bash -c "'$VR_CLI' status --json | jq -e 'type == \"array\" and ([.[] | select(.device == \"$dev\")] | length) == 1'"
 check unbind-edu vr_unbind "$dev"
 check edu-gone-from-status bash -c "! '$VR_CLI' status $dev 2>/tmp/err; grep -q 'not bound to vfio-pci' /tmp/err"
 check rebind-edu-vfio vr_bind_vfio "$dev"
@@ -85,7 +85,7 @@ mon_start
 vr_unbind "$dev"
 check vfio-pci-core-unloads modprobe -r vfio-pci vfio-pci-core
 check vfio-pci-core-reloads modprobe vfio-pci
-check resync-rearmed vr_wait 10 jq -e -s 'any(.[]; .event == "resync" and .reason == "rearmed")' "$MON_LOG"
+check resync-rearmed vr_wait 10 jq -e -s 'any(.[]; .event == "resync" and .resync_reason == "rearmed" and has("notice") == false)' "$MON_LOG"
 check rebind-edu-after-reload vr_bind_vfio "$dev"
 "$HOLD" -d "$dev" close-device close-group >/tmp/hold.log 2>&1
 mon_wait_for "$dev" free

@@ -31,7 +31,8 @@ check released-has-reset-outcome expect_eq "$reset" function
 check released-close-ns-positive test "$close_ns" -gt 0
 check released-names-closer expect_eq "$(mon_field "$dev" released comm)" vfio-hold
 check released-generation-1 expect_eq "$(mon_field "$dev" released generation)" 1
-check released-has-pci-id expect_eq "$(mon_field "$dev" released vendor):$(mon_field "$dev" released device_id)" 1234:11e8
+# pci_vendor and pci_device are numbers in the JSON (0x1234, 0x11e8).
+check released-has-pci-id expect_eq "$(mon_field "$dev" released pci_vendor):$(mon_field "$dev" released pci_device)" 4660:4584
 check released-driver-vfio-pci expect_eq "$(mon_field "$dev" released driver)" vfio-pci
 vr_info "edu open/close: reset=$reset close_ns=$close_ns events: $(mon_events "$dev")"
 check uevent-listener-got-three test "$ue_rc" -eq 0
@@ -87,7 +88,7 @@ check sigkill-reset expect_eq "$(mon_field "$dev" released reset)" function
 check monitor-json-valid mon_log_sane
 mon_stop
 
-check status-counters expect_eq "$(status_field "$dev" opens)/$(status_field "$dev" releases)/$(status_field "$dev" frees)" 5/5/5
+check status-counters expect_eq "$(status_field "$dev" open_count)/$(status_field "$dev" release_count)/$(status_field "$dev" free_count)" 5/5/5
 check malformed-requests "$VR_HELPERS/genl-malformed" "$dev"
 check module-unloads vr_unload
 vr_done

@@ -43,23 +43,23 @@ after_removed() {
 # fresh DEVICE: one record for DEVICE in the dump, free, with no open,
 # release or free counted: a new registration, not the old one kept.
 fresh() {
-	"$VR_CLI" status --json >/tmp/fresh.jsonl || return 1
-	jq -s -e --arg d "$1" '
+	status_dump /tmp/fresh.json || return 1
+	jq -e --arg d "$1" '
 		[.[] | select(.device == $d)] |
-		length == 1 and .[0].state == "free" and .[0].opens == 0 and
-		.[0].releases == 0 and .[0].frees == 0' /tmp/fresh.jsonl >/dev/null ||
-		{ jq -c --arg d "$1" 'select(.device == $d)' /tmp/fresh.jsonl; return 1; }
+		length == 1 and .[0].state == "free" and .[0].open_count == 0 and
+		.[0].release_count == 0 and .[0].free_count == 0' /tmp/fresh.json >/dev/null ||
+		{ jq -c --arg d "$1" '.[] | select(.device == $d)' /tmp/fresh.json; return 1; }
 }
 # Neither a GET (the CLI may refuse that from sysfs alone) nor the dump.
 gone_from_status() {
 	! "$VR_CLI" status "$1" >/dev/null 2>&1 || return 1
-	"$VR_CLI" status --json >/tmp/gone.jsonl || return 1
-	! jq -e -s --arg d "$1" 'any(.[]; .device == $d)' /tmp/gone.jsonl >/dev/null
+	status_dump /tmp/gone.json || return 1
+	! jq -e --arg d "$1" 'any(.[]; .device == $d)' /tmp/gone.json >/dev/null
 }
 no_duplicates() {
-	"$VR_CLI" status --json >/tmp/dups.jsonl || return 1
-	[ "$(jq -r .device /tmp/dups.jsonl | sort | uniq -d | wc -l)" = 0 ] ||
-		{ jq -r .device /tmp/dups.jsonl | sort | uniq -d; return 1; }
+	status_dump /tmp/dups.json || return 1
+	[ "$(jq -r '.[].device' /tmp/dups.json | sort | uniq -d | wc -l)" = 0 ] ||
+		{ jq -r '.[].device' /tmp/dups.json | sort | uniq -d; return 1; }
 }
 # One open/close cycle, so that a record kept across a removal shows.
 cycle() {

@@ -32,13 +32,13 @@ for round in 1 2 3 4 5 6; do
 	check "round-$round-waiter-returns" expect_eq "$?" 0
 	all_free() {
 		for d in "${devs[@]}"; do
-			[ "$("$VR_CLI" status --json "$d" | jq -r .state)" = free ] || return 1
+			state_is "$d" free || return 1
 		done
 	}
 	check "round-$round-all-free" vr_wait 10 all_free
-	if jq -e -s 'any(.[]; .event == "resync" and .reason == "probe-missed")' "$MON_LOG" >/dev/null; then
+	if jq -e -s 'any(.[]; .event == "resync" and .resync_reason == "probe-missed")' "$MON_LOG" >/dev/null; then
 		missed_rounds=$((missed_rounds + 1))
-		check "round-$round-resync-lost-counted" jq -e -s 'any(.[]; .event == "resync" and .lost > 0)' "$MON_LOG"
+		check "round-$round-resync-lost-counted" jq -e -s 'any(.[]; .event == "resync" and has("notice") == false and .lost > 0)' "$MON_LOG"
 	fi
 	mon_stop
 	[ "$missed_rounds" -ge 2 ] && break

@@ -62,7 +62,7 @@ check sibling-open-wait-free-times-out bash -c "'$VR_CLI' wait $a --timeout 1 2>
 kill -KILL "$hold_pid"
 wait "$hold_pid" 2>/dev/null
 mon_wait_for "$b" free
-check sibling-closed-a-free-again vr_wait 10 bash -c "[ \"\$('$VR_CLI' status --json $a | jq -r .state)\" = free ]"
+check sibling-closed-a-free-again vr_wait 10 state_is "$a" free
 check sibling-a-events expect_eq "$(mon_events "$a")" "group-claimed claimed group-released free"
 kill "$ue_pid" 2>/dev/null
 wait "$ue_pid" 2>/dev/null

@@ -101,7 +101,7 @@ check status-open expect_eq "$(status_field "$dev" state)" open
 check rmmod-refused-while-open bash -c "! rmmod vfio_pci_slow"
 kill -TERM "$hold_pid"
 wait "$hold_pid" 2>/dev/null
-check free-after-holder-gone vr_wait 10 bash -c "[ \"\$('$VR_CLI' status --json $dev | jq -r .state)\" = free ]"
+check free-after-holder-gone vr_wait 10 state_is "$dev" free
 
 # --- unbound from the variant, and vfio-pci takes the device ---
 check unbind-slow vr_unbind "$dev"

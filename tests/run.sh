@@ -42,7 +42,9 @@ if [ ${#kernels[@]} -eq 0 ]; then
 fi
 if [ ${#groups[@]} -eq 0 ]; then
 	for g in tests/guest/*.sh; do
-		case ${g##*/} in lib-*) continue ;; esac
+		# A group is a script (#!); the rest (lib-release.sh) is sourced.
+		IFS= read -r first <"$g"
+		case $first in '#!'*) ;; *) continue ;; esac
 		groups+=("$(basename "$g" .sh)")
 	done
 fi

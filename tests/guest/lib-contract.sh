@@ -137,12 +137,14 @@ check unbind-rebound-free vr_wait 10 state_is "$pa" free
 hold_open b "$edu" close-device
 leave_during_wait unbind-alone "$edu" unbind 0 free
 check unbind-alone-record jq -e --arg d "$edu" 'length == 1 and .[0].device == $d and .[0].event == "removed" and .[0].state == "free"' /tmp/unbind-alone.out
+check unbind-alone-says-left-free grep -q "^vfio-release: $edu: free when it left vfio (unbound or removed): counted as free$" /tmp/unbind-alone.err
 hold_end b
 check unbind-alone-rebind vr_bind_vfio "$edu"
 # Hot-removed the same way: free when it left, exit 0.
 hold_open b "$hp" close-device
 leave_during_wait hot-remove "$hp" hot-remove 0 free
 check hot-remove-record jq -e --arg d "$hp" 'length == 1 and .[0].device == $d and .[0].event == "removed" and .[0].state == "free"' /tmp/hot-remove.out
+check hot-remove-says-gone grep -q "^vfio-release: $hp: free when it left vfio (unbound or removed): counted as free; the device is gone$" /tmp/hot-remove.err
 hold_end b
 check hot-readd vr_hot_plug "$HP_ADD" "$hp"
 check hot-readd-bind vr_bind_vfio "$hp"

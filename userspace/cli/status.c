@@ -66,7 +66,7 @@ int vr_cmd_status(int argc, char **argv)
 		vfio_release_event_unref(rec);
 	}
 	/* One array, even when a device failed: what was read is printed. */
-	if (st.json)
+	if (st.json && (status == VR_EXIT_OK || json_object_array_length(st.array)))
 		printf("%s\n", json_object_to_json_string_ext(st.array,
 				JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	json_object_put(st.array);

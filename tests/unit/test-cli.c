@@ -144,8 +144,16 @@ static int fixture_up(void **state)
 static int fixture_down(void **state)
 {
 	char cmd[512];
+	int fd;
 
 	(void)state;
+	/* A reader lets a background reattach still blocked on the FIFO go. */
+	snprintf(cmd, sizeof(cmd), "%s/bus/pci/drivers/pci-stub/unbind", sysfs);
+	fd = open(cmd, O_RDONLY | O_NONBLOCK);
+	if (fd >= 0) {
+		usleep(500000);
+		close(fd);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sysfs);
 	return system(cmd);
 }

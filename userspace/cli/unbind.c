@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -94,6 +95,26 @@ static bool vr_step(struct vr_child *c, enum vr_finish_step step, int target)
 	char msg[3] = { 'S', (char)step, (char)target };
 
 	return vr_child_send(c, msg, sizeof(msg));
+}
+
+/*
+ * Test-only: VFIO_RELEASE_TEST_PAUSE=after-unbind:MS sleeps MS right after
+ * the unbind, so that a test can kill the caller exactly there.
+ */
+static void vr_child_test_pause(struct vr_child *c, const char *step)
+{
+	const char *spec = getenv("VFIO_RELEASE_TEST_PAUSE");
+	size_t len = strlen(step);
+	struct timespec ts;
+	int ms;
+
+	if (!spec || strncmp(spec, step, len) || spec[len] != ':')
+		return;
+	ms = atoi(spec + len + 1);
+	vr_say(c, 'E', "test pause %s", step);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);
 }
 
 static void vr_say_state(struct vr_child *c, const char *prefix)
@@ -214,6 +235,7 @@ static int vr_child_run(struct vr_child *c)
 		err = vr_pci_unbind(p->dev, p->from);
 		if (err)
 			return vr_unbind_failed(c, err);
+		vr_child_test_pause(c, "after-unbind");
 	}
 	for (i = 0; i < p->ntargets; i++) {
 		parent_there = vr_step(c, VR_STEP_PROBE, i);

@@ -123,27 +123,35 @@ bool vr_pci_exists(const char *dev)
 	return vr_pci_entry_exists("devices", dev);
 }
 
-int vr_pci_driver(const char *dev, char *buf, size_t size)
+/* The last path component of the symlink at path. */
+static int vr_link_name(const char *path, char *buf, size_t size)
 {
-	char path[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 	const char *name;
 	ssize_t n;
-	int err;
 
-	err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver", dev);
-	if (err)
-		return err;
 	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0) {
-		if (errno != ENOENT)
-			return -errno;
-		buf[0] = '\0';
-		return 0;
-	}
+	if (n < 0)
+		return -errno;
 	target[n] = '\0';
 	name = strrchr(target, '/');
 	snprintf(buf, size, "%s", name ? name + 1 : target);
 	return 0;
+}
+
+int vr_pci_driver(const char *dev, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver", dev);
+	if (!err)
+		err = vr_link_name(path, buf, size);
+	if (err == -ENOENT) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return err;
 }
 
 int vr_pci_override(const char *dev, char *buf, size_t size)
@@ -225,19 +233,11 @@ int vr_module_pci_driver(const char *module, char *buf, size_t size)
 /* The last path component of a symlink under the device ("" when absent). */
 static void vr_device_link_name(const char *dev, const char *rel, char *buf, size_t size)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *name;
-	ssize_t n;
+	char path[PATH_MAX];
 
-	buf[0] = '\0';
-	if (vr_path(path, sizeof(path), "bus/pci/devices/%s/%s", dev, rel))
-		return;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return;
-	target[n] = '\0';
-	name = strrchr(target, '/');
-	snprintf(buf, size, "%s", name ? name + 1 : target);
+	if (vr_path(path, sizeof(path), "bus/pci/devices/%s/%s", dev, rel) ||
+	    vr_link_name(path, buf, size))
+		buf[0] = '\0';
 }
 
 int vr_pci_pf_vf_on_vfio(const char *dev, char *vf, size_t vf_size, char *driver,
@@ -264,21 +264,11 @@ int vr_pci_pf_vf_on_vfio(const char *dev, char *vf, size_t vf_size, char *driver
 
 int vr_pci_driver_module(const char *driver, char *buf, size_t size)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *name;
-	ssize_t n;
+	char path[PATH_MAX];
 	int err;
 
 	err = vr_path(path, sizeof(path), "bus/pci/drivers/%s/module", driver);
-	if (err)
-		return err;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -errno;
-	target[n] = '\0';
-	name = strrchr(target, '/');
-	snprintf(buf, size, "%s", name ? name + 1 : target);
-	return 0;
+	return err ? err : vr_link_name(path, buf, size);
 }
 
 int vr_pci_unbind(const char *dev, const char *driver)

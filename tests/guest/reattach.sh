@@ -313,7 +313,8 @@ check install-e1000e-unloads rmmod e1000e
 "$VR_CLI" reattach "$nic" --driver e1000e --timeout 30 >/tmp/out 2>/tmp/err
 check install-exit-2 expect_eq "$?" 2
 vr_info "install: $(tr '\n' '|' </tmp/err)"
-check install-said grep -q "the install command modprobe.d gives for e1000e failed (exit status 1)" /tmp/err
+check install-said grep -q "the install command modprobe.d gives for e1000e failed" /tmp/err
+check install-libkmod-reason grep -q "libkmod: Error running install command ./bin/false. for module e1000e: retcode 1" /tmp/err
 check install-not-blacklist bash -c "! grep -q blacklisted /tmp/err"
 check install-untouched untouched_on_vfio
 rm -f "$MODPROBE_CONF"

@@ -120,7 +120,10 @@ int vr_host_module_load(const char *module, bool honour_blacklist, int *install_
 	if (err > 0) {
 		err = VR_MODULE_BLACKLISTED;
 	} else if (err < 0 && mod && kmod_module_get_install_commands(mod)) {
-		/* kmod 30's command_do answers -WEXITSTATUS of the command. */
+		/*
+		 * Not the blacklist: kmod 30's command_do logs the command's
+		 * exit status and answers -EINVAL.
+		 */
 		*install_status = -err;
 		err = VR_MODULE_INSTALL_FAILED;
 	}

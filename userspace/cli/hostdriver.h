@@ -25,7 +25,7 @@ int vr_host_module_candidates(const char *key, bool apply_blacklist,
 
 /* vr_host_module_load's answers other than 0 and -errno. */
 #define VR_MODULE_BLACKLISTED 1
-#define VR_MODULE_INSTALL_FAILED 2	/* *install_status: the command's exit status */
+#define VR_MODULE_INSTALL_FAILED 2	/* *install_status: libkmod's errno for it */
 /*
  * Loads the module with its dependencies (nothing to do when it is loaded
  * or built in), running its install command if modprobe.d has one.

@@ -46,6 +46,8 @@
 #define VR_CONTINUE (-1)
 /* Not an exit status: the device was reopened, wait again. */
 #define VR_RETRY (-2)
+/* Not an exit status: nothing left to do, exit 0 (someone else bound it). */
+#define VR_DONE (-3)
 
 struct vr_reattach {
 	const char *dev;
@@ -330,8 +332,9 @@ static int vr_load_module(struct vr_reattach *r, const char *module, bool honour
 		fprintf(stderr, "%s: %s: host driver module %s is blacklisted; name it with --driver to load it anyway\n",
 			vr_prog, r->dev, module);
 	else if (err == VR_MODULE_INSTALL_FAILED)
-		fprintf(stderr, "%s: %s: the install command modprobe.d gives for %s failed (exit status %d)\n",
-			vr_prog, r->dev, module, install_status);
+		/* libkmod said its exit status above; it answers -EINVAL (kmod 30). */
+		fprintf(stderr, "%s: %s: the install command modprobe.d gives for %s failed (%s)\n",
+			vr_prog, r->dev, module, strerror(install_status));
 	else
 		fprintf(stderr, "%s: %s: cannot load host driver module %s: %s\n", vr_prog, r->dev,
 			module, strerror(-err));
@@ -409,7 +412,7 @@ static int vr_left_vfio(struct vr_reattach *r)
 		printf("%s: already bound to %s\n", r->dev, driver);
 		fprintf(stderr, "%s: %s: left vfio while reattach waited, and is on %s now (bound by someone else; nothing was changed)\n",
 			vr_prog, r->dev, driver);
-		return VR_EXIT_OK;
+		return VR_DONE;
 	}
 	fprintf(stderr, "%s: %s: left vfio while reattach waited (nothing was changed by reattach): bound to %s\n",
 		vr_prog, r->dev, *driver ? driver : "no driver");
@@ -630,7 +633,7 @@ static int vr_reattach_locked(struct vr_reattach *r)
 	}
 	if (!status)
 		status = vr_move_to_host_driver(r);
-	return status;
+	return status == VR_DONE ? VR_EXIT_OK : status;
 }
 
 int vr_cmd_reattach(int argc, char **argv)

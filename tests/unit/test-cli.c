@@ -340,6 +340,8 @@ static void reattach_locked(void **state)
 	/* Released: the same run gets past the lock. */
 	assert_int_equal(RUN("reattach", "05:00.0", "--driver", "e1000e", "--force"), 3);
 	assert_null(strstr(err_text, "finishing"));
+	/* drivers_probe is synchronous: no waiting for a driver after it. */
+	assert_true(run_ms < 3000);
 	in_tree("rm bus/pci/devices/0000:05:00.0/driver_override");
 }
 
@@ -397,6 +399,45 @@ static void reattach_blocked_unbind_detached(void **state)
 	assert_null(strstr(err_text, "is finishing with it"));
 }
 
+/*
+ * The unbind fails outright (here: the unbind file is a directory) and the
+ * device is still on its driver: the override is put back, exit 2.
+ */
+static void reattach_unbind_fails(void **state)
+{
+	pid_t pid;
+
+	(void)state;
+	mkpath("bus/pci/drivers/pci-pf-stub/unbind");
+	mkpath("bus/pci/devices/0000:09:00.0");
+	in_tree("ln -s ../../drivers/pci-pf-stub bus/pci/devices/0000:09:00.0/driver && "
+		"echo '(null)' >bus/pci/devices/0000:09:00.0/driver_override");
+	assert_int_equal(RUN("reattach", "09:00.0", "--driver", "e1000e", "--force"), 2);
+	assert_non_null(strstr(err_text, "unbinding from pci-pf-stub failed: Is a directory"));
+	assert_non_null(strstr(err_text, "still on pci-pf-stub, driver_override put back to none: nothing was changed"));
+	assert_string_equal(tree_line("bus/pci/devices/0000:09:00.0/driver_override"), "");
+
+	/*
+	 * Someone else moves it to e1000e right before the unbind (the
+	 * kernel's unbind then answers -ENODEV): exit 3 with where it is,
+	 * and nothing of theirs undone.
+	 */
+	setenv("VFIO_RELEASE_TEST_PAUSE", "before-unbind:1500", 1);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		usleep(500000);
+		in_tree("ln -sfn ../../drivers/e1000e bus/pci/devices/0000:09:00.0/driver");
+		_exit(0);
+	}
+	assert_int_equal(RUN("reattach", "09:00.0", "--driver", "e1000e", "--force"), 3);
+	unsetenv("VFIO_RELEASE_TEST_PAUSE");
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	assert_non_null(strstr(err_text, "unbinding from pci-pf-stub failed"));
+	assert_non_null(strstr(err_text, "not on it any more (moved by someone else), left: bound to e1000e"));
+	assert_null(strstr(err_text, "put back"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +453,7 @@ int main(void)
 		cmocka_unit_test(reattach_pf_with_vfio_vfs),
 		cmocka_unit_test(reattach_locked),
 		cmocka_unit_test(reattach_blocked_unbind_detached),
+		cmocka_unit_test(reattach_unbind_fails),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, fixture_up, fixture_down);

@@ -14,7 +14,8 @@
 # a caller killed after the unbind strands nothing; --driver must match
 # the modalias (--force); modalias candidates in turn, the blacklist and an
 # install command from modprobe.d; a stale override cleared; a device put
-# on its host driver by someone else while reattach waited is exit 0.
+# on its host driver by someone else while reattach waited is exit 0; an
+# unbind blocked by someone else bounds reattach too.
 #
 # VFIO_RELEASE_TEST_PAUSE=STEP:MS makes reattach sleep at STEP, so that the
 # device can be reopened (or the caller killed) exactly there.
@@ -230,6 +231,30 @@ hold_stop
 check blocked-restore-back-on-vfio vr_wait 30 bash -c "[ -e /dev/vfio/$(vr_group_of "$nic") ] && [ \"\$(basename \$(readlink $sysdev/driver))\" = vfio-pci ]"
 check blocked-restore-override vr_wait 10 expect_eq "$(override_of)" vfio-pci
 check blocked-restore-logged vr_wait 10 logged "$finisher" "$nic: --restore: returned it: bound to vfio-pci, driver_override vfio-pci"
+
+# --- someone else's unbind is blocked (a plain write, not a reattach) ---
+# The kernel dropped the driver link and holds the device lock. On 6.1
+# driver_override takes that lock; on 6.12 drivers_probe does nothing (the
+# device still has dev->driver) and the bind waits for it. Either way the
+# write is the background child's: reattach returns within its bound.
+check foreign-bind-vfio vr_bind_vfio "$nic"
+check foreign-held hold_start /tmp/hold.log
+echo "$nic" >/sys/bus/pci/drivers/vfio-pci/unbind &
+foreign=$!
+check foreign-unbinding vr_wait 10 bash -c "[ ! -e $sysdev/driver ]"
+"$VR_CLI" reattach "$nic" --driver e1000e --timeout 3 >/tmp/out 2>/tmp/err &
+re_pid=$!
+bounded_wait 40 "$re_pid"
+check foreign-exit-3 expect_eq "$?" 3
+vr_info "foreign: $(tr '\n' '|' </tmp/err)"
+check foreign-says-why grep -Eq "setting driver_override to e1000e is blocked: the device lock is held|the bind of the host driver has not completed: it waits for the device lock" /tmp/err
+finisher=$(sed -n 's/.*process \([0-9]*\) finishes in the background.*/\1/p' /tmp/err)
+check foreign-finisher-named test -n "$finisher"
+hold_stop
+wait "$foreign"
+check foreign-finishes-on-e1000e vr_wait 30 vr__bound_to "$nic" e1000e
+check foreign-override-cleared vr_wait 10 on_host_driver
+check foreign-logged vr_wait 10 logged "$finisher" "$nic: reattached to e1000e"
 
 # --- the caller killed right after the unbind: the child finishes anyway ---
 check killed-bind-vfio vr_bind_vfio "$nic"

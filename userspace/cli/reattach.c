@@ -524,12 +524,18 @@ static int vr_finish_pending(struct vr_reattach *r, enum vr_finish_step step, in
 				 to);
 		break;
 	default:
-		fprintf(stderr, "%s: %s: %s has not completed: the probe holds the device lock\n",
-			vr_prog, r->dev, step == VR_STEP_RESTORE ? "the probe of its VFIO driver (--restore)" :
-			"the probe of the host driver");
-		fprintf(stderr, "%s: %s: left: unbound from %s, being probed by %s\n", vr_prog, r->dev,
-			r->from, step == VR_STEP_RESTORE ? r->from : to);
-		snprintf(then, sizeof(then), "once the probe completes it clears or restores driver_override");
+		/*
+		 * drivers_probe does nothing while dev->driver is still set (an
+		 * unbind in progress elsewhere), and the bind then waits for the
+		 * device lock that unbind holds; or the driver's probe is slow.
+		 */
+		fprintf(stderr, "%s: %s: %s has not completed: it waits for the device lock (held by an unbind in progress elsewhere), or the driver's probe is slow\n",
+			vr_prog, r->dev, step == VR_STEP_RESTORE ? "the bind back to its VFIO driver (--restore)" :
+			"the bind of the host driver");
+		fprintf(stderr, "%s: %s: left: %s%s, driver_override %s, being bound to %s\n", vr_prog,
+			r->dev, *r->from ? "unbound from " : "not bound", r->from,
+			step == VR_STEP_RESTORE ? r->from : to, step == VR_STEP_RESTORE ? r->from : to);
+		snprintf(then, sizeof(then), "once the bind completes it clears driver_override, or goes on as reattach would");
 		break;
 	}
 	vr_say_plan(r, finisher, then);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <time.h>
@@ -353,8 +354,13 @@ static void reattach_locked(void **state)
  */
 static void reattach_blocked_unbind_detached(void **state)
 {
-	char fifo[700];
-	int fd, i;
+	char fifo[700], path[64], target[256];
+	const char *finisher;
+	int fd, i, nfds;
+	struct dirent *de;
+	ssize_t n;
+	pid_t pid;
+	DIR *dir;
 
 	(void)state;
 	mkpath("bus/pci/drivers/pci-stub");
@@ -369,6 +375,33 @@ static void reattach_blocked_unbind_detached(void **state)
 	assert_non_null(strstr(err_text, "the unbind from pci-stub has not completed"));
 	assert_non_null(strstr(err_text, "finishes in the background, cannot be cancelled"));
 	assert_string_equal(tree_line("bus/pci/devices/0000:08:00.0/driver_override"), "e1000e");
+	/*
+	 * The background child: cwd /, stdin, stdout and stderr on /dev/null,
+	 * and nothing else of its caller's open but its socket and the lock.
+	 */
+	finisher = strstr(err_text, "process ");
+	assert_non_null(finisher);
+	pid = atoi(finisher + strlen("process "));
+	assert_true(pid > 0);
+	snprintf(path, sizeof(path), "/proc/%d/cwd", pid);
+	n = readlink(path, target, sizeof(target) - 1);
+	assert_true(n > 0);
+	target[n] = '\0';
+	assert_string_equal(target, "/");
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, i);
+		n = readlink(path, target, sizeof(target) - 1);
+		assert_true(n > 0);
+		target[n] = '\0';
+		assert_string_equal(target, "/dev/null");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	dir = opendir(path);
+	assert_non_null(dir);
+	for (nfds = 0; (de = readdir(dir));)
+		nfds += de->d_name[0] != '.';
+	closedir(dir);
+	assert_int_equal(nfds, 5);
 	/* The background child has the lock. */
 	assert_int_equal(RUN("reattach", "08:00.0", "--driver", "e1000e", "--force"), 2);
 	assert_non_null(strstr(err_text, "is finishing with it"));

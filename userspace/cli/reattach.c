@@ -503,8 +503,11 @@ static int vr_finish_pending(struct vr_reattach *r, enum vr_finish_step step, in
 			vr_prog, r->dev, to);
 		fprintf(stderr, "%s: %s: left: on %s, driver_override about to be %s\n", vr_prog, r->dev,
 			*r->from ? r->from : "no driver", to);
-		snprintf(then, sizeof(then), r->restore ? "it puts driver_override back (--restore)" :
-			 "it unbinds the device and probes %s", to);
+		if (r->restore && *r->from)
+			snprintf(then, sizeof(then), "it puts driver_override back (--restore)");
+		else
+			snprintf(then, sizeof(then), "%s%s", *r->from ? "it unbinds the device and probes " :
+				 "it probes ", to);
 		break;
 	case VR_STEP_UNBIND:
 		if (vr_describe_now(r, holder, sizeof(holder)) == VFIO_RELEASE_STATE_OPEN)

@@ -8,9 +8,17 @@
 # after it became free (before the re-check, and between the re-check and
 # the unbind), a host driver that refuses the device, --restore, and what
 # reattach says about a VF under sriov_drivers_autoprobe=0 (fake sysfs).
+# And what the hostdev review found: a caller reading reattach's stderr
+# through a pipe gets EOF when it exits, even while its background child
+# waits for a blocked unbind; a second reattach meanwhile exits 2 at once;
+# a caller killed after the unbind strands nothing; --driver must match
+# the modalias (--force); modalias candidates in turn, the blacklist and an
+# install command from modprobe.d; a stale override cleared; a device put
+# on its host driver by someone else while reattach waited is exit 0; an
+# unbind blocked by someone else bounds reattach too.
 #
 # VFIO_RELEASE_TEST_PAUSE=STEP:MS makes reattach sleep at STEP, so that the
-# device can be reopened exactly there.
+# device can be reopened (or the caller killed) exactly there.
 set -u
 . "$(dirname "$0")/../vm/guest-lib.sh"
 . "$(dirname "$0")/lib-release.sh"
@@ -50,6 +58,16 @@ bounded_wait() {
 	done
 	wait "$2"
 }
+
+# The background child's last word goes to syslog.
+SYSLOG=/tmp/syslog
+busybox syslogd -n -O "$SYSLOG" &
+syslog_pid=$!
+check syslogd-listens vr_wait 10 test -S /dev/log
+# logged PID TEXT: syslog has TEXT from vfio-release[PID].
+logged() { grep -q "vfio-release\[$1\]: $2" "$SYSLOG"; }
+mkdir -p /run/modprobe.d
+MODPROBE_CONF=/run/modprobe.d/vr-reattach-test.conf
 
 check module-loads vr_load
 
@@ -157,41 +175,176 @@ check recheck-untouched untouched_on_vfio
 hold_stop
 
 # --- reopened between the re-check and the unbind: bounded, exit 3 ---
+# The caller reads reattach's stdout and stderr through a pipe, as
+# err=$(... 2>&1) or Python's capture_output do: the pipe's EOF, not just
+# reattach's exit, must come within the bound while the unbind stays
+# blocked (the background child must not hold the pipe).
 blocked_unbind() { # NAME ARGS...: the NIC reopened right before the unbind
 	local name=$1
 	shift
 	check "$name-bind-vfio" vr_bind_vfio "$nic"
 	check "$name-held" hold_start /tmp/hold.log
-	VFIO_RELEASE_TEST_PAUSE=before-unbind:4000 \
-		"$VR_CLI" reattach "$nic" --timeout 8 "$@" >/tmp/out 2>/tmp/err &
+	: >/tmp/err
+	VFIO_RELEASE_TEST_PAUSE=before-unbind:4000 bash -c \
+		'"$@" 2>&1 | cat >/tmp/err; echo "${PIPESTATUS[0]}" >/tmp/rc' _ \
+		"$VR_CLI" reattach "$nic" --timeout 8 "$@" &
 	re_pid=$!
 	vr_wait 10 grep -q "waiting for $nic" /tmp/err
 	hold_stop
 	check "$name-paused" vr_wait 20 grep -q "test pause before-unbind" /tmp/err
 	check "$name-reopened" hold_start /tmp/hold2.log
 	bounded_wait 30 "$re_pid"
-	check "$name-exit-3" expect_eq "$?" 3
+	check "$name-pipe-eof-bounded" expect_eq "$?" 0
+	check "$name-exit-3" expect_eq "$(cat /tmp/rc)" 3
 	vr_info "$name: $(tr '\n' '|' </tmp/err)"
-	check "$name-names-holder" grep -q "reopened before the unbind (open by pid $hold_pid (vfio-hold))" /tmp/err
+	check "$name-names-holder" grep -q "the unbind from vfio-pci has not completed: the device was reopened before the unbind (open by pid $hold_pid (vfio-hold)); vfio-pci's remove waits until it is closed, and has asked its user to let go" /tmp/err
 	# Being unbound: the kernel dropped the driver link, vfio-pci's remove
 	# waits for the holder, the group's device node is still there.
 	check "$name-being-unbound" expect_eq "$(vr_driver_of "$nic")" ""
 	check "$name-vfio-still-has-it" test -e "/dev/vfio/$(vr_group_of "$nic")"
 	check "$name-holder-still-holds" vr__running "$hold_pid"
+	finisher=$(sed -n 's/.*process \([0-9]*\) finishes in the background.*/\1/p' /tmp/err)
+	check "$name-finisher-named" test -n "$finisher"
+	check "$name-finisher-runs" vr__running "${finisher:-0}"
+	# A second reattach now: the device looks unbound, but the first one's
+	# child holds the device lock in its blocked unbind (6.1 would block in
+	# driver_override, 6.12 in the bind). It must not go near it.
+	"$VR_CLI" reattach "$nic" --timeout 5 >/tmp/out2 2>/tmp/err2 &
+	second=$!
+	bounded_wait 15 "$second"
+	check "$name-second-exit-2" expect_eq "$?" 2
+	check "$name-second-names-finisher" grep -q "reattach pid $finisher is finishing with it (nothing was changed)" /tmp/err2
 }
 blocked_unbind blocked --driver e1000e
-check blocked-says-state grep -q "left: being unbound, vfio-pci's remove waits for that process (sysfs shows no driver already), driver_override e1000e" /tmp/err
-check blocked-says-plan grep -q "once the unbind completes, process [0-9]* binds it to e1000e" /tmp/err
+check blocked-says-state grep -q "left: being unbound (sysfs shows no driver already), driver_override e1000e" /tmp/err
+check blocked-says-plan grep -q "process $finisher finishes in the background, cannot be cancelled, and logs the outcome to syslog (vfio-release): once the unbind completes it probes e1000e" /tmp/err
 hold_stop
 check blocked-finishes-on-e1000e vr_wait 30 vr__bound_to "$nic" e1000e
 check blocked-override-cleared vr_wait 10 expect_eq "$(override_of)" "(null)"
+check blocked-last-word-in-syslog vr_wait 10 logged "$finisher" "$nic: reattached to e1000e"
+check blocked-finisher-gone vr_wait 10 bash -c "! [ -e /proc/$finisher ] || grep -q '^State:.*Z' /proc/$finisher/status"
 
 blocked_unbind blocked-restore --driver e1000e --restore
-check blocked-restore-says-state grep -q "left: being unbound, vfio-pci's remove waits for that process (sysfs shows no driver already), driver_override e1000e" /tmp/err
-check blocked-restore-says-plan grep -q "once the unbind completes, process [0-9]* binds it to vfio-pci (--restore)" /tmp/err
+check blocked-restore-says-state grep -q "left: being unbound (sysfs shows no driver already), driver_override e1000e" /tmp/err
+check blocked-restore-says-plan grep -q "once the unbind completes it binds it back to vfio-pci (--restore)" /tmp/err
 hold_stop
 check blocked-restore-back-on-vfio vr_wait 30 bash -c "[ -e /dev/vfio/$(vr_group_of "$nic") ] && [ \"\$(basename \$(readlink $sysdev/driver))\" = vfio-pci ]"
-check blocked-restore-override expect_eq "$(override_of)" vfio-pci
+check blocked-restore-override vr_wait 10 expect_eq "$(override_of)" vfio-pci
+check blocked-restore-logged vr_wait 10 logged "$finisher" "$nic: --restore: returned it: bound to vfio-pci, driver_override vfio-pci"
+
+# --- someone else's unbind is blocked (a plain write, not a reattach) ---
+# The kernel dropped the driver link and holds the device lock. On 6.1
+# driver_override takes that lock; on 6.12 drivers_probe does nothing (the
+# device still has dev->driver) and the bind waits for it. Either way the
+# write is the background child's: reattach returns within its bound.
+check foreign-bind-vfio vr_bind_vfio "$nic"
+check foreign-held hold_start /tmp/hold.log
+echo "$nic" >/sys/bus/pci/drivers/vfio-pci/unbind &
+foreign=$!
+check foreign-unbinding vr_wait 10 bash -c "[ ! -e $sysdev/driver ]"
+"$VR_CLI" reattach "$nic" --driver e1000e --timeout 3 >/tmp/out 2>/tmp/err &
+re_pid=$!
+bounded_wait 40 "$re_pid"
+check foreign-exit-3 expect_eq "$?" 3
+vr_info "foreign: $(tr '\n' '|' </tmp/err)"
+check foreign-says-why grep -Eq "setting driver_override to e1000e is blocked: the device lock is held|the bind of the host driver has not completed: it waits for the device lock" /tmp/err
+finisher=$(sed -n 's/.*process \([0-9]*\) finishes in the background.*/\1/p' /tmp/err)
+check foreign-finisher-named test -n "$finisher"
+hold_stop
+wait "$foreign"
+check foreign-finishes-on-e1000e vr_wait 30 vr__bound_to "$nic" e1000e
+check foreign-override-cleared vr_wait 10 on_host_driver
+check foreign-logged vr_wait 10 logged "$finisher" "$nic: reattached to e1000e"
+
+# --- the caller killed right after the unbind: the child finishes anyway ---
+check killed-bind-vfio vr_bind_vfio "$nic"
+VFIO_RELEASE_TEST_PAUSE=after-unbind:5000 "$VR_CLI" reattach "$nic" --driver e1000e --timeout 60 >/tmp/out 2>/tmp/err &
+re_pid=$!
+check killed-paused vr_wait 30 grep -q "test pause after-unbind" /tmp/err
+check killed-unbound expect_eq "$(vr_driver_of "$nic")" ""
+kill -TERM "$re_pid"
+bounded_wait 10 "$re_pid"
+check killed-caller-died expect_eq "$?" 143
+check killed-finishes-on-e1000e vr_wait 30 vr__bound_to "$nic" e1000e
+check killed-override-cleared vr_wait 10 on_host_driver
+check killed-logged vr_wait 10 grep -q "vfio-release\[[0-9]*\]: $nic: reattached to e1000e" "$SYSLOG"
+
+# --- someone else put it on its host driver while reattach waited: exit 0 ---
+check other-bind-vfio vr_bind_vfio "$nic"
+check other-held hold_start /tmp/hold.log
+VFIO_RELEASE_TEST_PAUSE=before-recheck:4000 \
+	"$VR_CLI" reattach "$nic" --driver e1000e --timeout 30 >/tmp/out 2>/tmp/err &
+re_pid=$!
+vr_wait 10 grep -q "waiting for $nic" /tmp/err
+hold_stop
+check other-paused vr_wait 20 grep -q "test pause before-recheck" /tmp/err
+check other-binds-it vr_bind_host "$nic" e1000e
+bounded_wait 30 "$re_pid"
+check other-exit-0 expect_eq "$?" 0
+check other-said grep -q "left vfio while reattach waited, and is on e1000e now (bound by someone else; nothing was changed)" /tmp/err
+
+# --- on its host driver with a stale driver_override=vfio-pci: cleared ---
+check stale-on-e1000e back_to_e1000e
+echo vfio-pci >"$sysdev/driver_override"
+"$VR_CLI" reattach "$nic" >/tmp/out 2>/tmp/err
+check stale-exit-0 expect_eq "$?" 0
+check stale-said grep -q "cleared its stale driver_override vfio-pci" /tmp/err
+check stale-cleared on_host_driver
+
+# --- --driver NAME whose ID table does not match: refused unless --force ---
+check nomatch-bind-vfio vr_bind_vfio "$nic"
+"$VR_CLI" reattach "$nic" --driver virtio-pci --timeout 30 >/tmp/out 2>/tmp/err
+check nomatch-exit-2 expect_eq "$?" 2
+check nomatch-said grep -q "virtio-pci (module virtio_pci) has no ID table entry for its modalias pci:v00008086d000010D3" /tmp/err
+check nomatch-untouched untouched_on_vfio
+if not_loaded igb; then
+	"$VR_CLI" reattach "$nic" --driver igb --timeout 30 >/tmp/out 2>/tmp/err
+	check nomatch-igb-exit-2 expect_eq "$?" 2
+	check nomatch-igb-said grep -q "igb (module igb) has no ID table entry" /tmp/err
+	check nomatch-igb-not-loaded not_loaded igb
+fi
+check nomatch-untouched-2 untouched_on_vfio
+
+# --- modalias candidates in turn: the first refuses, the next takes it ---
+# modprobe.d aliases come first in libkmod's lookup: virtio_pci (which
+# refuses an 82574L with -ENODEV), then e1000e.
+modalias=$(cat "$sysdev/modalias")
+printf 'alias %s virtio_pci\nalias %s e1000e\n' "$modalias" "$modalias" >"$MODPROBE_CONF"
+"$VR_CLI" reattach "$nic" --timeout 30 >/tmp/out 2>/tmp/err
+check candidates-exit-0 expect_eq "$?" 0
+vr_info "candidates: $(tr '\n' '|' </tmp/err)"
+check candidates-first-refused grep -q "unbound from vfio-pci, but virtio-pci did not take it: No such device" /tmp/err
+check candidates-second-took-it grep -q "reattached to e1000e" /tmp/out
+check candidates-on-e1000e on_host_driver
+
+# --- the blacklist, for a driver found by modalias ---
+printf 'blacklist e1000e\n' >"$MODPROBE_CONF"
+check blacklist-bind-vfio vr_bind_vfio "$nic"
+check blacklist-e1000e-unloads rmmod e1000e
+"$VR_CLI" reattach "$nic" --timeout 30 >/tmp/out 2>/tmp/err
+check blacklist-exit-2 expect_eq "$?" 2
+check blacklist-said grep -q "the host driver modules for its modalias $modalias are blacklisted; name one with --driver" /tmp/err
+check blacklist-untouched untouched_on_vfio
+check blacklist-not-loaded not_loaded e1000e
+# Named, like modprobe NAME: loaded anyway.
+"$VR_CLI" reattach "$nic" --driver e1000e --timeout 30 >/tmp/out 2>/tmp/err
+check blacklist-named-exit-0 expect_eq "$?" 0
+check blacklist-named-on-e1000e on_host_driver
+
+# --- an install command that fails is not "blacklisted" ---
+printf 'install e1000e /bin/false\n' >"$MODPROBE_CONF"
+check install-bind-vfio vr_bind_vfio "$nic"
+check install-e1000e-unloads rmmod e1000e
+"$VR_CLI" reattach "$nic" --driver e1000e --timeout 30 >/tmp/out 2>/tmp/err
+check install-exit-2 expect_eq "$?" 2
+vr_info "install: $(tr '\n' '|' </tmp/err)"
+check install-said grep -q "the install command modprobe.d gives for e1000e failed" /tmp/err
+check install-libkmod-reason grep -q "libkmod: Error running install command ./bin/false. for module e1000e: retcode 1" /tmp/err
+check install-not-blacklist bash -c "! grep -q blacklisted /tmp/err"
+check install-untouched untouched_on_vfio
+rm -f "$MODPROBE_CONF"
+check install-after-removed "$VR_CLI" reattach "$nic" --driver e1000e --timeout 30
+check install-after-on-e1000e on_host_driver
 
 # --- a host driver that refuses the device ---
 # virtio-pci (loaded: it carries the 9p root), forced by driver_override,
@@ -199,14 +352,14 @@ check blocked-restore-override expect_eq "$(override_of)" vfio-pci
 # (vp_modern_probe, vp_legacy_probe). e1000 refuses an 82574L too, but its
 # error path warns in iounmap on 6.12.
 check bind-nic-vfio-refused vr_bind_vfio "$nic"
-"$VR_CLI" reattach "$nic" --driver virtio-pci --timeout 30 >/tmp/out 2>/tmp/err
+"$VR_CLI" reattach "$nic" --driver virtio-pci --force --timeout 30 >/tmp/out 2>/tmp/err
 check refused-exit-3 expect_eq "$?" 3
 vr_info "refused: $(tr '\n' '|' </tmp/err)"
 check refused-said grep -q "unbound from vfio-pci, but virtio-pci did not take it: No such device" /tmp/err
 check refused-state-said grep -q "left: bound to no driver, driver_override cleared" /tmp/err
 check refused-state-true expect_eq "$(vr_driver_of "$nic"):$(override_of)" ":(null)"
 check bind-nic-vfio-restore vr_bind_vfio "$nic"
-"$VR_CLI" reattach "$nic" --driver virtio-pci --timeout 30 --restore >/tmp/out 2>/tmp/err
+"$VR_CLI" reattach "$nic" --driver virtio-pci --force --timeout 30 --restore >/tmp/out 2>/tmp/err
 check restore-exit-3 expect_eq "$?" 3
 check restore-said grep -q "restore: returned it: bound to vfio-pci, driver_override vfio-pci" /tmp/err
 check restore-state-true untouched_on_vfio
@@ -223,6 +376,7 @@ mkdir -p "$fake/bus/pci/devices/$vf" "$fake/bus/pci/devices/0000:05:00.0" "$fake
 ln -sfn ../0000:05:00.0 "$fake/bus/pci/devices/$vf/physfn"
 echo 0 >"$fake/bus/pci/devices/0000:05:00.0/sriov_drivers_autoprobe"
 echo "(null)" >"$fake/bus/pci/devices/$vf/driver_override"
+cp "$sysdev/modalias" "$fake/bus/pci/devices/$vf/modalias"
 : >"$fake/bus/pci/drivers_probe"
 : >"$fake/bus/pci/drivers/e1000e/bind"
 VFIO_RELEASE_SYSFS=$fake "$VR_CLI" reattach "$vf" --driver e1000e --timeout 1 >/tmp/out 2>/tmp/err
@@ -232,4 +386,5 @@ check fake-vf-probed expect_eq "$(cat "$fake/bus/pci/drivers_probe")" "$vf"
 check fake-vf-bind-tried expect_eq "$(cat "$fake/bus/pci/drivers/e1000e/bind")" "$vf"
 
 check module-unloads vr_unload
+kill "$syslog_pid" 2>/dev/null
 vr_done

@@ -55,7 +55,7 @@ static int vr_write(const char *path, const char *value)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, value, len);
@@ -123,27 +123,35 @@ bool vr_pci_exists(const char *dev)
 	return vr_pci_entry_exists("devices", dev);
 }
 
-int vr_pci_driver(const char *dev, char *buf, size_t size)
+/* The last path component of the symlink at path. */
+static int vr_link_name(const char *path, char *buf, size_t size)
 {
-	char path[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 	const char *name;
 	ssize_t n;
-	int err;
 
-	err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver", dev);
-	if (err)
-		return err;
 	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0) {
-		if (errno != ENOENT)
-			return -errno;
-		buf[0] = '\0';
-		return 0;
-	}
+	if (n < 0)
+		return -errno;
 	target[n] = '\0';
 	name = strrchr(target, '/');
 	snprintf(buf, size, "%s", name ? name + 1 : target);
 	return 0;
+}
+
+int vr_pci_driver(const char *dev, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = vr_path(path, sizeof(path), "bus/pci/devices/%s/driver", dev);
+	if (!err)
+		err = vr_link_name(path, buf, size);
+	if (err == -ENOENT) {
+		buf[0] = '\0';
+		return 0;
+	}
+	return err;
 }
 
 int vr_pci_override(const char *dev, char *buf, size_t size)
@@ -174,9 +182,18 @@ bool vr_is_vfio_driver(const char *driver)
 	return strstr(driver, "vfio") != NULL;
 }
 
+/* Driver names use '-' (pci-stub), module names '_' (pci_stub): compare both. */
+static bool vr_name_is(const char *name, const char *dashed)
+{
+	for (; *name && *dashed; name++, dashed++)
+		if (*name != *dashed && !(*name == '_' && *dashed == '-'))
+			return false;
+	return !*name && !*dashed;
+}
+
 bool vr_is_stub_driver(const char *driver)
 {
-	return !strcmp(driver, "pci-stub");
+	return vr_name_is(driver, "pci-stub") || vr_name_is(driver, "pci-pf-stub");
 }
 
 bool vr_is_host_driver(const char *driver)
@@ -211,6 +228,47 @@ int vr_module_pci_driver(const char *module, char *buf, size_t size)
 	}
 	closedir(dir);
 	return count;
+}
+
+/* The last path component of a symlink under the device ("" when absent). */
+static void vr_device_link_name(const char *dev, const char *rel, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+
+	if (vr_path(path, sizeof(path), "bus/pci/devices/%s/%s", dev, rel) ||
+	    vr_link_name(path, buf, size))
+		buf[0] = '\0';
+}
+
+int vr_pci_pf_vf_on_vfio(const char *dev, char *vf, size_t vf_size, char *driver,
+			 size_t driver_size)
+{
+	char value[16], rel[32];
+	int i, numvfs;
+
+	if (vr_device_attr(dev, "sriov_numvfs", value, sizeof(value)))
+		return 0;
+	numvfs = atoi(value);
+	for (i = 0; i < numvfs; i++) {
+		snprintf(rel, sizeof(rel), "virtfn%d/driver", i);
+		vr_device_link_name(dev, rel, driver, driver_size);
+		if (!vr_is_vfio_driver(driver))
+			continue;
+		snprintf(rel, sizeof(rel), "virtfn%d", i);
+		vr_device_link_name(dev, rel, vf, vf_size);
+		return numvfs;
+	}
+	driver[0] = '\0';
+	return 0;
+}
+
+int vr_pci_driver_module(const char *driver, char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = vr_path(path, sizeof(path), "bus/pci/drivers/%s/module", driver);
+	return err ? err : vr_link_name(path, buf, size);
 }
 
 int vr_pci_unbind(const char *dev, const char *driver)

@@ -47,7 +47,7 @@ static const struct vr_command vr_commands[] = {
 	{ "wait", vr_cmd_wait, "DEVICE... [--state released|free] [--timeout S] [--json]",
 	  "wait until every DEVICE reached the state (default: all free at once)" },
 	{ "reattach", vr_cmd_reattach,
-	  "DEVICE [--driver NAME] [--timeout S] [--restore]",
+	  "DEVICE [--driver NAME [--force]] [--timeout S] [--restore]",
 	  "wait until free, then return DEVICE to its host driver" },
 };
 

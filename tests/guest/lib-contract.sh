@@ -160,7 +160,7 @@ check unbind-alone-rebind vr_bind_vfio "$edu"
 # Hot-removed the same way: free when it left, exit 0.
 hold_open b "$hp" close-device
 leave_during_wait hot-remove "$hp" hot-remove 0 free
-left_free_record hot-remove "$hp" "counted as free; the device is gone"
+left_free_record hot-remove "$hp" "counted as free"
 hold_end b
 check hot-readd vr_hot_plug "$HP_ADD" "$hp"
 check hot-readd-bind vr_bind_vfio "$hp"

@@ -249,13 +249,15 @@ int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
 		status = vr_fail("waiting", err);
 		goto out;
 	}
-	/* Reached, but gone: say so, the caller may expect the device still there. */
+	/*
+	 * Reached, but gone from vfio: say so, the caller may expect the
+	 * device still there. (Whether it is gone from the bus too cannot be
+	 * told yet: the removal is announced before sysfs lets go of it.)
+	 */
 	for (i = 0; i < count; i++)
 		if (vfio_release_wait_removed(w, i))
-			fprintf(stderr, "%s: %s: free when it left vfio (unbound or removed): %s\n",
-				vr_prog, vfio_release_wait_device(w, i),
-				vr_pci_exists(vfio_release_wait_device(w, i)) ?
-				"counted as free" : "counted as free; the device is gone");
+			fprintf(stderr, "%s: %s: free when it left vfio (unbound or removed): counted as free\n",
+				vr_prog, vfio_release_wait_device(w, i));
 	if (opts->print && opts->json)
 		array = json_object_new_array();
 	for (i = 0; opts->print && i < count; i++) {

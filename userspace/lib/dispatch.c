@@ -31,11 +31,11 @@ struct vr_dispatch {
 
 static int vr_event_socket(struct vfio_release *vr, int ctrl_group, struct nl_sock **out)
 {
-	struct nl_sock *sk = vr->io ? nl_socket_alloc_cb(vr->io) : nl_socket_alloc();
-	int err;
+	struct nl_sock *sk;
+	int err = vr_socket(vr, &sk);
 
-	if (!sk)
-		return -ENOMEM;
+	if (err)
+		return err;
 	/*
 	 * Notifications fit in a page: read each once, into a buffer that
 	 * holds it, instead of peeking at its size first.
@@ -43,8 +43,6 @@ static int vr_event_socket(struct vfio_release *vr, int ctrl_group, struct nl_so
 	nl_socket_disable_msg_peek(sk);
 	errno = 0;
 	err = nl_socket_set_msg_buf_size(sk, VR_EVENT_MSG_BUF);
-	if (!err && !vr->io)
-		err = genl_connect(sk);
 	if (!err && !vr->io)
 		err = nl_socket_set_buffer_size(sk, VR_EVENT_RCVBUF, 0);
 	if (!err && !vr->io)

@@ -12,7 +12,6 @@
 
 #include "family.h"
 #include "handle.h"
-#include "wait-state.h"
 
 /*
  * A request is answered at once or within the module's one-second bound;
@@ -26,7 +25,7 @@ struct nl_cb *vr_cb_new(const struct vfio_release *vr)
 	return vr->io ? nl_cb_clone(vr->io) : nl_cb_alloc(NL_CB_DEFAULT);
 }
 
-static int vr_socket(struct vfio_release *vr, struct nl_sock **out)
+int vr_socket(struct vfio_release *vr, struct nl_sock **out)
 {
 	struct nl_sock *sk = vr->io ? nl_socket_alloc_cb(vr->io) : nl_socket_alloc();
 	int err;

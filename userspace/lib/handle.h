@@ -30,6 +30,8 @@ struct vfio_release {
 	char errmsg[256];
 };
 
+/* A connected generic netlink socket, on the test I/O when there is one. */
+int vr_socket(struct vfio_release *vr, struct nl_sock **out);
 /* Callbacks for a receive loop, from the test I/O when there is one. */
 struct nl_cb *vr_cb_new(const struct vfio_release *vr);
 /* For unit tests: a handle whose sockets talk through io only. */

@@ -48,8 +48,8 @@ static bool vr_dev_reached(const struct vfio_release_wait *w,
 }
 
 /* Replaces the record; "released" remembers that the device got there. */
-static void vr_take(struct vfio_release_wait *w, struct vr_wait_dev *d,
-		    const struct vfio_release_event *rec, bool rebase)
+static void vr_take(struct vr_wait_dev *d, const struct vfio_release_event *rec,
+		    bool rebase)
 {
 	if (!d->record || rebase)
 		d->base_generation = rec->generation;
@@ -59,7 +59,6 @@ static void vr_take(struct vfio_release_wait *w, struct vr_wait_dev *d,
 	    rec->state == VFIO_RELEASE_STATE_FREE ||
 	    rec->generation > d->base_generation)
 		d->cycled = true;
-	(void)w;
 }
 
 /* Both known and different: not the same binding of the device. */
@@ -108,10 +107,10 @@ bool vr_wait_record(struct vfio_release_wait *w, unsigned int i,
 	if (d->removed)
 		return false;
 	if (d->record && rec->instance != d->record->instance)
-		vr_take(w, d, rec, true);
+		vr_take(d, rec, true);
 	else if (!d->record || vr_other_registration(rec, d->record) ||
 		 rec->seq >= d->record->seq)
-		vr_take(w, d, rec, false);
+		vr_take(d, rec, false);
 	else
 		return false;
 	return true;
@@ -163,8 +162,7 @@ static bool vr_is_device_event(enum vfio_release_cmd type)
 	}
 }
 
-static void vr_apply(struct vfio_release_wait *w, struct vr_wait_dev *d,
-		     const struct vfio_release_event *ev)
+static void vr_apply(struct vr_wait_dev *d, const struct vfio_release_event *ev)
 {
 	if (!d->record || d->removed)
 		return;
@@ -183,7 +181,7 @@ static void vr_apply(struct vfio_release_wait *w, struct vr_wait_dev *d,
 	 * another registration are not about the device waited for.
 	 */
 	if (ev->seq > d->record->seq && !vr_other_registration(ev, d->record))
-		vr_take(w, d, ev, false);
+		vr_take(d, ev, false);
 }
 
 VR_EXPORT enum vfio_release_wait_status
@@ -215,7 +213,7 @@ vfio_release_wait_feed(struct vfio_release_wait *w,
 	} else if (vr_is_device_event(ev->type)) {
 		for (i = 0; i < w->count; i++)
 			if (!strcmp(w->dev[i].device, ev->device))
-				vr_apply(w, &w->dev[i], ev);
+				vr_apply(&w->dev[i], ev);
 	}
 	return vfio_release_wait_status(w);
 }

@@ -19,6 +19,8 @@ packages=(
 	abigail-tools
 	qemu-system-x86 busybox-static jq valgrind
 	python3-yaml python3-jsonschema
+	clang libclang-rt-14-dev
+	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu libxml2-utils
 )
 
 missing=()

@@ -20,7 +20,8 @@ fi
 result() { if [ "$2" = 0 ]; then echo "PASS $1"; else echo "FAIL $1: $3"; fi; }
 
 nm -D --defined-only "$so" | awk '{ print $3 }' >"$tmp/dyn"
-others=$(grep -v '^vfio_release_[a-z0-9_]*@@LIBVFIO_RELEASE_1$' "$tmp/dyn" | grep -v '^LIBVFIO_RELEASE_1$' | tr '\n' ' ')
+others=$(grep -Ev '^vfio_release_[a-z0-9_]*@@LIBVFIO_RELEASE_1(\.[0-9]+)?$' "$tmp/dyn" |
+	grep -Ev '^LIBVFIO_RELEASE_1(\.[0-9]+)?$' | tr '\n' ' ')
 result abi-shared-exports-only-vfio_release "$([ -z "$others" ]; echo $?)" "also exported: $others"
 
 nm -g --defined-only "$us/lib/libvfio-release.a" 2>/dev/null | awk 'NF == 3 { print $3 }' >"$tmp/static"
@@ -29,7 +30,7 @@ result abi-static-exports-only-vfio_release "$([ -s "$tmp/static" ] && [ -z "$ot
 	"also global in the archive: ${others:-nothing at all}"
 
 # Every function the header declares is exported, and nothing else is.
-grep -o '\bvfio_release_[a-z0-9_]*(' "$us/include/vfio-release.h" | tr -d '(' | sort -u >"$tmp/declared"
+cat "$us"/include/vfio-release*.h | grep -o '\bvfio_release_[a-z0-9_]*(' | tr -d '(' | sort -u >"$tmp/declared"
 sed -n 's/^\t\(vfio_release_[a-z0-9_]*\);$/\1/p' "$us/lib/libvfio-release.sym" | sort -u >"$tmp/mapped"
 sed 's/@@.*//' "$tmp/dyn" | grep '^vfio_release_' | sort -u >"$tmp/exported"
 diff_out=$(diff "$tmp/declared" "$tmp/mapped"; diff "$tmp/mapped" "$tmp/exported")
@@ -48,7 +49,7 @@ objs=$(make -s -C "$us" -p -n 2>/dev/null | sed -n 's/^LIB_OBJ := //p' | head -n
 grep -v 'vfio_release_wait_feed;' "$us/lib/libvfio-release.sym" >"$tmp/broken.sym"
 (cd "$us" && ${CC:-cc} -shared -Wl,-soname,libvfio-release.so.1 \
 	-Wl,--version-script="$tmp/broken.sym" -o "$tmp/broken.so" $objs \
-	$(pkg-config --libs libnl-genl-3.0)) >"$tmp/log" 2>&1
+	$(pkg-config --libs libnl-genl-3.0 json-c)) >"$tmp/log" 2>&1
 abidiff "$us/abi/libvfio-release.abi" "$tmp/broken.so" >/dev/null 2>&1
 rc=$?
 result abi-check-catches-removed-symbol "$([ $((rc & 8)) -ne 0 ]; echo $?)" \

@@ -28,22 +28,9 @@ edu=$VR_EDU nic=$VR_NIC pa=$VR_PAIR_A pb=$VR_PAIR_B hp=$VR_HOTPLUG
 HP_ADD="edu,id=hp0,bus=rphp"
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
-# until_exit PID SECONDS: wait (without forks) until PID ended; sets
-# EXIT_MS to when it was seen gone, and returns its status (124 when it
-# still runs after SECONDS).
-EXIT_MS=0
-until_exit() {
-	local deadline=$((SECONDS + $2))
-	while vr__running "$1"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 124
-		vr_nap 0.02
-	done
-	EXIT_MS=$(now_ms)
-	wait "$1"
-}
 # exits_with NAME PID RC: PID ends within 20 s with status RC.
 exits_with() {
-	until_exit "$2" 20
+	vr_exit_within 20 "$2"
 	check "$1" expect_eq "$?" "$3"
 }
 # hold_open NAME DEVICE [ACTIONS...]: a vfio-hold that keeps DEVICE open
@@ -111,11 +98,11 @@ leave_during_wait() {
 	hot-remove) vr_hot_unplug hp0 "$dev" ;;
 	esac
 	gone_ms=$(now_ms)
-	until_exit "$wpid" 10
+	vr_exit_within 10 "$wpid"
 	rc=$?
-	vr_info "$name: wait exit $rc, $((EXIT_MS - gone_ms)) ms after the device left: $(head -c 300 "/tmp/$name.err")"
+	vr_info "$name: wait exit $rc, $((VR_EXIT_MS - gone_ms)) ms after the device left: $(head -c 300 "/tmp/$name.err")"
 	check "$name-wait-exit-$want_rc" expect_eq "$rc" "$want_rc"
-	check "$name-wait-within-1s" test $((EXIT_MS - gone_ms)) -lt 1000
+	check "$name-wait-within-1s" test $((VR_EXIT_MS - gone_ms)) -lt 1000
 	vr_nap 0.5
 	mon_stop
 	vr_info "$name: events: $(jq -c --arg d "$dev" 'select(.device == $d or (.event | startswith("group-"))) | [.event, .state, .seq, .registration]' "$MON_LOG" | tr '\n' ' ')"

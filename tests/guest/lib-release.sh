@@ -144,22 +144,31 @@ vr__running() {
 	local _p _c st
 	read -r _p _c st _ <"/proc/$1/stat" 2>/dev/null && [ "$st" != Z ]
 }
+# vr_exit_within SECONDS PID: PID's exit status once it ended (VR_EXIT_MS:
+# when it was seen gone, ms), or 124 while it still runs after SECONDS, so
+# that a command that hangs fails its check instead of the whole run.
+VR_EXIT_MS=0
+vr_exit_within() {
+	local deadline=$((SECONDS + $1))
+	while vr__running "$2"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 124
+		vr_nap 0.02
+	done
+	VR_EXIT_MS=$((${EPOCHREALTIME/./} / 1000))
+	wait "$2"
+}
 vr_bounded() {
-	local secs=$1 t0=${EPOCHREALTIME/./} rc
+	local secs=$1 t0=$((${EPOCHREALTIME/./} / 1000)) rc
 	shift
 	"$@" &
 	VR_BOUNDED_PID=$!
-	local deadline=$((SECONDS + secs))
-	while vr__running "$VR_BOUNDED_PID"; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			VR_BOUNDED_MS=$((secs * 1000))
-			return 124
-		fi
-		vr_nap 0.02
-	done
-	wait "$VR_BOUNDED_PID"
+	vr_exit_within "$secs" "$VR_BOUNDED_PID"
 	rc=$?
-	VR_BOUNDED_MS=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	if [ "$rc" = 124 ] && vr__running "$VR_BOUNDED_PID"; then
+		VR_BOUNDED_MS=$((secs * 1000))
+	else
+		VR_BOUNDED_MS=$((VR_EXIT_MS - t0))
+	fi
 	return "$rc"
 }
 

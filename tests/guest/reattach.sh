@@ -48,17 +48,6 @@ hold_stop() {
 	return 0
 }
 back_to_e1000e() { on_host_driver || vr_bind_host "$nic" e1000e; }
-# bounded_wait SECONDS PID: PID's exit status, or 124 if it still runs
-# after SECONDS (a reattach that hangs must fail here, not hang the run).
-bounded_wait() {
-	local deadline=$((SECONDS + $1))
-	while vr__running "$2"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 124
-		vr_nap 0.05
-	done
-	wait "$2"
-}
-
 # The background child's last word goes to syslog.
 SYSLOG=/tmp/syslog
 busybox syslogd -n -O "$SYSLOG" &
@@ -168,7 +157,7 @@ vr_wait 10 grep -q "waiting for $nic" /tmp/err
 hold_stop
 check recheck-paused vr_wait 20 grep -q "test pause before-recheck" /tmp/err
 check recheck-reopened hold_start /tmp/hold2.log
-bounded_wait 30 "$re_pid"
+vr_exit_within 30 "$re_pid"
 check recheck-exit-1 expect_eq "$?" 1
 check recheck-names-holder grep -q "no longer free (open by pid $hold_pid (vfio-hold))" /tmp/err
 check recheck-untouched untouched_on_vfio
@@ -193,7 +182,7 @@ blocked_unbind() { # NAME ARGS...: the NIC reopened right before the unbind
 	hold_stop
 	check "$name-paused" vr_wait 20 grep -q "test pause before-unbind" /tmp/err
 	check "$name-reopened" hold_start /tmp/hold2.log
-	bounded_wait 30 "$re_pid"
+	vr_exit_within 30 "$re_pid"
 	check "$name-pipe-eof-bounded" expect_eq "$?" 0
 	check "$name-exit-3" expect_eq "$(cat /tmp/rc)" 3
 	vr_info "$name: $(tr '\n' '|' </tmp/err)"
@@ -211,7 +200,7 @@ blocked_unbind() { # NAME ARGS...: the NIC reopened right before the unbind
 	# driver_override, 6.12 in the bind). It must not go near it.
 	"$VR_CLI" reattach "$nic" --timeout 5 >/tmp/out2 2>/tmp/err2 &
 	second=$!
-	bounded_wait 15 "$second"
+	vr_exit_within 15 "$second"
 	check "$name-second-exit-2" expect_eq "$?" 2
 	check "$name-second-names-finisher" grep -q "reattach pid $finisher is finishing with it (nothing was changed)" /tmp/err2
 }
@@ -244,7 +233,7 @@ foreign=$!
 check foreign-unbinding vr_wait 10 bash -c "[ ! -e $sysdev/driver ]"
 "$VR_CLI" reattach "$nic" --driver e1000e --timeout 3 >/tmp/out 2>/tmp/err &
 re_pid=$!
-bounded_wait 40 "$re_pid"
+vr_exit_within 40 "$re_pid"
 check foreign-exit-3 expect_eq "$?" 3
 vr_info "foreign: $(tr '\n' '|' </tmp/err)"
 check foreign-says-why grep -Eq "setting driver_override to e1000e is blocked: the device lock is held|the bind of the host driver has not completed: it waits for the device lock" /tmp/err
@@ -263,7 +252,7 @@ re_pid=$!
 check killed-paused vr_wait 30 grep -q "test pause after-unbind" /tmp/err
 check killed-unbound expect_eq "$(vr_driver_of "$nic")" ""
 kill -TERM "$re_pid"
-bounded_wait 10 "$re_pid"
+vr_exit_within 10 "$re_pid"
 check killed-caller-died expect_eq "$?" 143
 check killed-finishes-on-e1000e vr_wait 30 vr__bound_to "$nic" e1000e
 check killed-override-cleared vr_wait 10 on_host_driver
@@ -279,7 +268,7 @@ vr_wait 10 grep -q "waiting for $nic" /tmp/err
 hold_stop
 check other-paused vr_wait 20 grep -q "test pause before-recheck" /tmp/err
 check other-binds-it vr_bind_host "$nic" e1000e
-bounded_wait 30 "$re_pid"
+vr_exit_within 30 "$re_pid"
 check other-exit-0 expect_eq "$?" 0
 check other-said grep -q "left vfio while reattach waited, and is on e1000e now (bound by someone else; nothing was changed)" /tmp/err
 

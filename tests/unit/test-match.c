@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <netlink/genl/ctrl.h>
 
+#include "handle.h"
 #include "netlink-builder.h"
 #include "match.h"
 #include "wait-state.h"
@@ -944,6 +946,214 @@ static void why_without_proc(void **state)
 	vr_holders_set_roots(t->proc, t->sys);
 }
 
+
+/*
+ * The I/O path: a handle whose sockets read from queues the tests fill,
+ * a kernel that answers every GET with the device's scripted record.
+ */
+
+#define QUEUE_MAX 32
+
+struct queue {
+	struct nl_msg *msg[QUEUE_MAX];
+	unsigned int head, tail;
+};
+
+struct kernel {
+	struct vfio_release *vr;
+	struct queue req, ev;
+	struct rec state_of_a;	/* what a GET of A answers */
+	int get_errno;		/* non-zero: GETs fail with it */
+};
+
+static struct kernel *the_kernel;
+
+static void push(struct queue *q, struct nl_msg *msg)
+{
+	assert_true(q->tail < QUEUE_MAX);
+	q->msg[q->tail++] = msg;
+}
+
+static void drain(struct queue *q)
+{
+	while (q->head < q->tail)
+		nlmsg_free(q->msg[q->head++]);
+}
+
+static int kernel_recv(struct nl_sock *sk, struct sockaddr_nl *nla, unsigned char **buf,
+		       struct ucred **creds)
+{
+	struct queue *q = sk == the_kernel->vr->ev ? &the_kernel->ev : &the_kernel->req;
+	struct nlmsghdr *hdr;
+	int len;
+
+	(void)creds;
+	memset(nla, 0, sizeof(*nla));
+	nla->nl_family = AF_NETLINK;
+	if (q->head == q->tail)
+		return -NLE_AGAIN;
+	hdr = nlmsg_hdr(q->msg[q->head]);
+	len = hdr->nlmsg_len;
+	*buf = malloc(len);
+	assert_non_null(*buf);
+	memcpy(*buf, hdr, len);
+	nlmsg_free(q->msg[q->head++]);
+	return len;
+}
+
+/* A record of the scripted device as the kernel sends it: family, seq. */
+static struct nl_msg *kernel_msg(const struct rec *x, uint32_t nlseq)
+{
+	struct test_record r = {
+		.cmd = x->cmd, .device = x->device, .state = x->state, .seq = x->seq,
+		.generation = x->generation, .instance = INST, .registration = 7,
+		.nlseq = nlseq,
+	};
+	struct nl_msg *msg = test_record_msg(&r);
+
+	if (x->ts)
+		assert_int_equal(nla_put_u64(msg, VFIO_RELEASE_A_TIMESTAMP_NS, x->ts), 0);
+	if (x->free_count)
+		assert_int_equal(nla_put_u64(msg, VFIO_RELEASE_A_FREE_COUNT, x->free_count), 0);
+	return msg;
+}
+
+static int kernel_send(struct nl_sock *sk, struct nl_msg *msg)
+{
+	struct nlmsghdr *hdr = nlmsg_hdr(msg);
+	struct kernel *k = the_kernel;
+	uint32_t s = hdr->nlmsg_seq;
+
+	(void)sk;
+	if (hdr->nlmsg_type == GENL_ID_CTRL) {
+		/* nlctrl's notify group, then vfio_release by name. */
+		struct nlattr *tb[CTRL_ATTR_MAX + 1];
+		bool nlctrl = !genlmsg_parse(hdr, 0, tb, CTRL_ATTR_MAX, NULL) &&
+			      tb[CTRL_ATTR_FAMILY_NAME] &&
+			      !strcmp(nla_get_string(tb[CTRL_ATTR_FAMILY_NAME]), "nlctrl");
+
+		struct nl_msg *ctrl = test_family_msg_group(CTRL_CMD_NEWFAMILY, "nlctrl",
+							    GENL_ID_CTRL, "notify", 0x10, s);
+		struct nl_msg *ours = test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
+						      TEST_FAMILY, 9, s);
+
+		if (hdr->nlmsg_flags & NLM_F_DUMP) {
+			nlmsg_hdr(ctrl)->nlmsg_flags |= NLM_F_MULTI;
+			nlmsg_hdr(ours)->nlmsg_flags |= NLM_F_MULTI;
+			push(&k->req, ctrl);
+			push(&k->req, ours);
+			push(&k->req, test_control_msg(NLMSG_DONE, s, 0, NULL));
+			return hdr->nlmsg_len;
+		}
+		push(&k->req, nlctrl ? ctrl : ours);
+		nlmsg_free(nlctrl ? ours : ctrl);
+	} else if (k->get_errno) {
+		push(&k->req, test_control_msg(NLMSG_ERROR, s, -k->get_errno, NULL));
+		return hdr->nlmsg_len;
+	} else {
+		struct rec x = k->state_of_a;
+
+		x.cmd = C(GET_DEVICE);
+		push(&k->req, kernel_msg(&x, s));
+	}
+	if (hdr->nlmsg_flags & NLM_F_ACK)
+		push(&k->req, test_control_msg(NLMSG_ERROR, s, 0, NULL));
+	return hdr->nlmsg_len;
+}
+
+static int kernel_setup(void **state)
+{
+	struct kernel *k = calloc(1, sizeof(*k));
+	struct nl_cb *io = nl_cb_alloc(NL_CB_DEFAULT);
+
+	assert_non_null(k);
+	assert_non_null(io);
+	nl_cb_overwrite_recv(io, kernel_recv);
+	nl_cb_overwrite_send(io, kernel_send);
+	the_kernel = k;
+	assert_int_equal(vr_handle_new_fake(io, TEST_FAMILY, &k->vr), 0);
+	nl_cb_put(io);
+	*state = k;
+	return 0;
+}
+
+static int kernel_teardown(void **state)
+{
+	struct kernel *k = *state;
+
+	vfio_release_close(k->vr);
+	drain(&k->req);
+	drain(&k->ev);
+	free(k);
+	return 0;
+}
+
+static void kernel_event(struct kernel *k, struct rec x)
+{
+	push(&k->ev, kernel_msg(&x, 0));
+}
+
+/*
+ * Through the handle: the wait is made by GET, events reach it by the
+ * matcher's dispatch, one at a time: a free claimed again within the same
+ * read still was the free, and the deleted device's match is done.
+ */
+static void process_through_dispatch(void **state)
+{
+	struct kernel *k = *state;
+	struct vfio_release_match *m = NULL;
+	struct rec claimed = FREED(4, 1, 0, 1);
+
+	claimed.cmd = C(DEVICE_CLAIMED);
+	claimed.state = S(RELEASED);
+	k->state_of_a = (struct rec)OPEN_REC(1, 0);
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	/* A short name is made canonical. */
+	assert_int_equal(vfio_release_match_expect_unplug(m, "hostdev0", "01:00.0"), 0);
+	assert_string_equal(vfio_release_match_device(m, 0), A);
+	assert_string_equal(vfio_release_match_qemu_id(m, 0), "hostdev0");
+	assert_int_equal(vfio_release_match_process(m), 0);
+	vr_match_device_deleted(m, "hostdev0", NULL, 10);
+	kernel_event(k, (struct rec)RELEASED(2, 1));
+	kernel_event(k, (struct rec)FREED(3, 1, 700, 1));
+	kernel_event(k, claimed);
+	assert_int_equal(vfio_release_match_process(m), 1);
+	assert_int_equal(vfio_release_match_status(m, 0), DONE);
+	assert_int_equal(free_ns(m, 0), 700);
+	/* Done in time: run returns at once. */
+	assert_int_equal(vfio_release_match_run(m, NULL, 0), 0);
+	vfio_release_match_free(m);
+}
+
+/* An overflow: process re-reads the device itself; a gone device is -ENODEV. */
+static void process_rereads_then_gone(void **state)
+{
+	struct kernel *k = *state;
+	struct vfio_release_match *m = NULL;
+
+	k->state_of_a = (struct rec)OPEN_REC(1, 0);
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	assert_int_equal(vfio_release_match_expect_exit(m, A), 0);
+	vfio_release_match_qemu_gone(m, 5);
+	push(&k->ev, test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
+				     TEST_FAMILY, 9, 0));
+	/* A module busy re-reading: not yet, not an error. */
+	k->get_errno = EAGAIN;
+	assert_int_equal(vfio_release_match_process(m), 0);
+	/* It comes back with the device open; no events: still pending. */
+	k->get_errno = 0;
+	assert_int_equal(vfio_release_match_run(m, NULL, 20), -ETIMEDOUT);
+	assert_int_equal(vfio_release_match_status(m, 0), PENDING);
+	/* Lost again, and by the re-read it is not watched any more. */
+	push(&k->ev, test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
+				     TEST_FAMILY, 9, 0));
+	k->get_errno = ENODEV;
+	assert_int_equal(vfio_release_match_process(m), -ENODEV);
+	assert_int_equal(vfio_release_match_status(m, 0), GONE);
+	assert_int_equal(vfio_release_match_run(m, NULL, 20), -ENODEV);
+	vfio_release_match_free(m);
+}
+
 #define TREE(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
 
 int main(void)
@@ -967,6 +1177,10 @@ int main(void)
 		cmocka_unit_test(feed_qmp_ignores_others),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test(names),
+		cmocka_unit_test_setup_teardown(process_through_dispatch, kernel_setup,
+						kernel_teardown),
+		cmocka_unit_test_setup_teardown(process_rereads_then_gone, kernel_setup,
+						kernel_teardown),
 		TREE(why_open_opener_holds_group),
 		TREE(why_open_group_holder),
 		TREE(why_open_cdev_holder),

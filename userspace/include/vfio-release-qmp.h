@@ -207,7 +207,7 @@ enum vfio_release_block {
 };
 
 int vfio_release_match_new(struct vfio_release *vr, struct vfio_release_match **out);
-/* Frees the matcher and its waits; NULL is accepted. */
+/* Frees the matcher and its waits (before the handle is closed); NULL is accepted. */
 void vfio_release_match_free(struct vfio_release_match *m);
 /*
  * Adds an expectation; returns its index (from 0, in the order added) or
@@ -218,14 +218,19 @@ int vfio_release_match_expect_unplug(struct vfio_release_match *m, const char *q
 				     const char *device);
 int vfio_release_match_expect_exit(struct vfio_release_match *m, const char *device);
 
-/* Applies one QMP message: DEVICE_DELETED ends the unplugs of its id. */
+/*
+ * Applies one QMP message: DEVICE_DELETED ends the unplugs of its id
+ * (data.device, or data.path "/machine/peripheral/ID"); a repeated one
+ * keeps the first one's time. Other messages are ignored.
+ */
 void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 				 const struct vfio_release_qmp_message *msg);
 /*
  * QEMU is gone (its monitor closed, or its process was reaped) at
  * monotonic time ns (0: now): ends the QEMU side of every exit
  * expectation, and of unplugs that are still waiting for DEVICE_DELETED
- * (a QEMU that exits deletes its devices).
+ * (a QEMU that exits deletes its devices). Expectations added afterwards
+ * have their QEMU side at once.
  */
 void vfio_release_match_qemu_gone(struct vfio_release_match *m, uint64_t ns);
 
@@ -262,6 +267,14 @@ int vfio_release_match_free_ns(const struct vfio_release_match *m, unsigned int 
  * NULL when no holder was found), for GROUP_CLAIMED and BUS_PENDING the
  * other device in *who. who is valid until the next call on the matcher.
  * pid and who may be NULL.
+ *
+ * The holder is a process with an fd on the device's /dev/vfio/devices/
+ * vfioN or its group's /dev/vfio/N, the kernel's opener first; a process
+ * holding only an anonymous device fd counts only when it is the opener.
+ * GROUP_CLAIMED names an open device of the IOMMU group; when none is
+ * open, *who is NULL and *pid the holder of the group's file (0 when not
+ * found). BUS_PENDING names an open device below the same parent bridge,
+ * those of the device's own slot first (NULL when none is open now).
  */
 enum vfio_release_block vfio_release_match_why(struct vfio_release_match *m, unsigned int i,
 					       uint32_t *pid, const char **who);

@@ -225,6 +225,12 @@ ssize_t vr_qmp_reader_feed(struct vr_qmp_reader *r, const char *data, size_t len
 		return len;
 	data += skip;
 	len -= skip;
+	/*
+	 * Only an object is a message: anything else is refused at its
+	 * first byte, not after json-c waited for the end of a number.
+	 */
+	if (!r->taken && *data != '{')
+		return -EBADMSG;
 	room = VFIO_RELEASE_QMP_MESSAGE_MAX - r->taken;
 	if (!room)
 		return -EMSGSIZE;

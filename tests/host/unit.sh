@@ -34,7 +34,7 @@ for t in "$unit"/test-*.c; do
 	tap "${t##*/test-}" "$t"
 done
 if command -v valgrind >/dev/null; then
-	for s in wait-state event reply parse output; do
+	for s in wait-state event reply parse output qmp match; do
 		tap "$s-valgrind" valgrind -q --error-exitcode=9 --leak-check=full \
 			--errors-for-leak-kinds=definite "$unit/test-$s"
 	done

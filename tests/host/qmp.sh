@@ -20,10 +20,11 @@ if [ -z "$qemu" ]; then
 	echo "FAIL qmp-qemu: qemu-system-x86_64 is missing (scripts/install-deps.sh installs qemu-system-x86)"
 	exit 0
 fi
-if ! make -s -C "$us" >"$tmp/log" 2>&1 ||
-	! ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -I"$us/include" -I"$top/uapi" \
-		-o "$tmp/qmp-live" "$top/tests/unit/qmp-live.c" -L"$us/lib" -lvfio-release \
-		-Wl,-rpath,"$us/lib" >>"$tmp/log" 2>&1; then
+if ! make -s -C "$us" all lib/libvfio-release-internal.a >"$tmp/log" 2>&1 ||
+	! ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -I"$us/include" -I"$us/lib" -I"$top/uapi" \
+		$(pkg-config --cflags libnl-genl-3.0 json-c) \
+		-o "$tmp/qmp-live" "$top/tests/unit/qmp-live.c" "$us/lib/libvfio-release-internal.a" \
+		$(pkg-config --libs libnl-genl-3.0 json-c) >>"$tmp/log" 2>&1; then
 	echo "FAIL qmp-build: $(tail -n 3 "$tmp/log" | tr '\n' ' ')"
 	exit 0
 fi

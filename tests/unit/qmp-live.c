@@ -3,7 +3,9 @@
  * qmp-live SOCKET PID VERSION: the QMP client against a real QEMU (run by
  * tests/host/qmp.sh, not a cmocka suite). QEMU listens on SOCKET, has
  * pid PID, says it is VERSION, and has a usb-kbd with id kbd0. Prints
- * one PASS or FAIL line per check; the last check kills QEMU.
+ * one PASS or FAIL line per check; the last check kills QEMU. Linked with
+ * the library's internals: the matcher's QEMU side is fed QEMU's own
+ * DEVICE_DELETED without a kernel (its wait is fed nothing).
  */
 
 #include <errno.h>
@@ -19,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "match.h"
 #include "vfio-release-qmp.h"
+#include "wait-state.h"
 
 static int failures;
 
@@ -44,6 +48,7 @@ struct deleted {
 	bool device_ok;
 	int64_t skew_s;
 	bool has_timestamp;
+	struct vfio_release_qmp_message *msg;
 };
 
 static int on_event(const struct vfio_release_qmp_message *ev, void *arg)
@@ -57,6 +62,7 @@ static int on_event(const struct vfio_release_qmp_message *ev, void *arg)
 		return 0;
 	d->seen = true;
 	d->device_ok = true;
+	d->msg = vfio_release_qmp_message_ref((struct vfio_release_qmp_message *)ev);
 	d->has_timestamp = !vfio_release_qmp_message_timestamp_us(ev, &us);
 	if (d->has_timestamp)
 		d->skew_s = (int64_t)(us / 1000000) - (int64_t)time(NULL);
@@ -80,6 +86,47 @@ static int pump(struct vfio_release_qmp *q, vfio_release_qmp_event_cb cb, void *
 	return -ETIMEDOUT;
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/*
+ * QEMU's DEVICE_DELETED ends the QEMU side of an unplug of its id (and
+ * of no other), at a time between device_del and the event's receipt:
+ * QEMU's realtime stamp brought to the monotonic clock.
+ */
+static void check_matcher_qemu_side(const struct vfio_release_qmp_message *msg,
+				    uint64_t sent_ns)
+{
+	const char *dev = "0000:00:1f.0";
+	struct vfio_release_match *m = NULL;
+	struct vfio_release_wait *w[2] = { NULL, NULL };
+	uint64_t ns = 0, other_ns = 0, got = vfio_release_qmp_message_received_ns(msg);
+	int err, other_err;
+
+	if (vr_match_alloc(NULL, &m) || vr_wait_alloc(&dev, 1, VFIO_RELEASE_STATE_FREE, &w[0]) ||
+	    vr_wait_alloc(&dev, 1, VFIO_RELEASE_STATE_FREE, &w[1]) ||
+	    vr_match_add(m, "kbd0", w[0]) < 0 || vr_match_add(m, "kbd1", w[1]) < 0) {
+		result("qmp-matcher-real-device-deleted", false, "could not make the matcher");
+		vfio_release_match_free(m);
+		return;
+	}
+	vfio_release_match_feed_qmp(m, msg);
+	err = vfio_release_match_qemu_ns(m, 0, &ns);
+	other_err = vfio_release_match_qemu_ns(m, 1, &other_ns);
+	/* QEMU's stamp has microseconds; the conversion may round by one. */
+	result("qmp-matcher-real-device-deleted",
+	       !err && ns + 1000 >= sent_ns && ns <= got && other_err == -ENODATA &&
+		       vfio_release_match_status(m, 0) == VFIO_RELEASE_MATCH_PENDING,
+	       "qemu_ns %d: %llu ns after device_del, %lld ns before receipt; kbd1's %d",
+	       err, (unsigned long long)(ns - sent_ns), (long long)(got - ns), other_err);
+	vfio_release_match_free(m);
+}
+
 struct owed {
 	bool called;
 	int err;
@@ -100,6 +147,7 @@ static void checks_with_qemu(struct vfio_release_qmp *q, pid_t pid)
 	struct vfio_release_qmp_message *reply = NULL;
 	struct deleted d = { 0 };
 	struct owed o = { 0 };
+	uint64_t sent_ns;
 	const char *json;
 	char dev[32];
 	int err;
@@ -128,6 +176,7 @@ static void checks_with_qemu(struct vfio_release_qmp *q, pid_t pid)
 	err = vfio_release_qmp_vfio_devices(q, 5000, NULL, NULL);
 	result("qmp-vfio-devices-none", err == 0, "%d, expected 0 (no vfio-pci device)", err);
 
+	sent_ns = monotonic_ns();
 	err = vfio_release_qmp_execute(q, "device_del", "{\"id\": \"kbd0\"}", 5000, NULL);
 	if (!err)
 		err = pump(q, on_event, &d, &d.seen);
@@ -135,6 +184,11 @@ static void checks_with_qemu(struct vfio_release_qmp *q, pid_t pid)
 	       err >= 0 && d.seen && d.device_ok && d.has_timestamp && d.skew_s > -60 && d.skew_s < 60,
 	       "dispatch %d, seen %d, timestamp %d, %lld s off the clock", err, d.seen,
 	       d.has_timestamp, (long long)d.skew_s);
+	if (d.msg)
+		check_matcher_qemu_side(d.msg, sent_ns);
+	else
+		result("qmp-matcher-real-device-deleted", false, "no DEVICE_DELETED to feed");
+	vfio_release_qmp_message_unref(d.msg);
 
 	/*
 	 * Stopped, QEMU cannot answer before it dies: the command is pending

@@ -341,7 +341,7 @@ check held-order-release-free test "${t_rel:-0}" -lt "${t_free:-0}"
 check held-order-free-bound test "${t_free:-0}" -lt "${t_bound:-0}"
 check held-free-after-holder-closed test "${t_free:-0}" -ge "${t_hold_close:-9999999999999999999}"
 check held-free-4s-after-release test $((${t_free:-0} - ${t_rel:-0})) -ge 4000000000
-check held-hook-named-holder vr_wait 10 hook_logged vr-held "waiting for $nic to be free: open by pid [0-9]* (vfio-hold)"
+check held-hook-named-holder vr_wait 10 hook_logged vr-held "vfio-release: waiting for $nic to be free: open by pid [0-9]* (vfio-hold)"
 check held-hook-done hook_logged vr-held "$nic: done"
 vr_info "held: hook's log: $(grep "vfio-release-libvirt: vr-held" "$SYSLOG" | sed 's/.*vfio-release-libvirt: //' | tr '\n' '|')"
 vr_info "held at release: qemu gone -> release hook $(ms "${t_rel:-0} - ${t_gone:-0}") ms -> free $(ms "${t_free:-0} - ${t_rel:-0}") ms -> bound $(ms "${t_bound:-0} - ${t_free:-0}") ms (holder closed $(ms "${t_hold_close:-0} - ${t_rel:-0}") ms after the release hook began)"

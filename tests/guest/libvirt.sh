@@ -380,10 +380,17 @@ vr_info "failure in libvirtd's log: $(grep -m1 "Hook script execution failed" "$
 # --- cleanup ---
 for d in $("${VIRSH[@]}" list --name 2>/dev/null); do "${VIRSH[@]}" destroy "$d" >/dev/null 2>&1; done
 check nic-back-to-e1000e "$VR_CLI" reattach "$nic" --driver e1000e --timeout 30
+# The daemons by the pids they wrote: SIGTERM, then SIGKILL after 30 s.
 for p in /run/libvirtd.pid /run/virtlogd.pid; do
-	read -r pid <"$p" 2>/dev/null && kill "$pid" 2>/dev/null
+	pid=
+	read -r pid <"$p" 2>/dev/null || continue
+	kill "$pid" 2>/dev/null
+	if ! vr_wait 30 bash -c "! kill -0 $pid 2>/dev/null"; then
+		vr_info "${p##*/}: pid $pid still there 30 s after SIGTERM: SIGKILL"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	check "${p##*/}-gone" vr_wait 10 bash -c "! kill -0 $pid 2>/dev/null"
 done
-check libvirtd-stops vr_wait 30 bash -c "! test -e /run/libvirtd.pid || ! kill -0 \$(cat /run/libvirtd.pid) 2>/dev/null"
 [ "$DRV" != vfio_pci_slow ] || vr_slow_unload
 check module-unloads vr_unload
 kill "$syslog_pid" 2>/dev/null

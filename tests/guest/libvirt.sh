@@ -383,7 +383,8 @@ check nic-back-to-e1000e "$VR_CLI" reattach "$nic" --driver e1000e --timeout 30
 # The daemons by the pids they wrote: SIGTERM, then SIGKILL after 30 s.
 for p in /run/libvirtd.pid /run/virtlogd.pid; do
 	pid=
-	read -r pid <"$p" 2>/dev/null || continue
+	# libvirt writes the pid without a newline: read fails, but sets it.
+	read -r pid <"$p" 2>/dev/null || [ -n "$pid" ] || continue
 	kill "$pid" 2>/dev/null
 	if ! vr_wait 30 bash -c "! kill -0 $pid 2>/dev/null"; then
 		vr_info "${p##*/}: pid $pid still there 30 s after SIGTERM: SIGKILL"

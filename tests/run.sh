@@ -1,7 +1,8 @@
 #!/bin/bash
 # The whole test suite: builds everything, runs the host tests, then every
 # guest scenario group on every installed Debian kernel under QEMU (one
-# boot per group and kernel). Ends with "N passed, N failed, N skipped".
+# boot per group and kernel, VR_JOBS boots at once: default one per CPU).
+# Ends with "N passed, N failed, N skipped".
 #
 #   tests/run.sh [--kernel PREFIX]... [--group NAME]...
 set -uo pipefail
@@ -55,7 +56,36 @@ for t in tests/host/*.sh; do
 	bash "$t" | tee -a "$results"
 done
 
+# One VM per (group, kernel); VR_JOBS of them at once (default: one per
+# CPU, as each VM is one TCG thread). Each job has its own output and
+# results; they are printed and collected as jobs end.
+jobs_max=${VR_JOBS:-$(nproc)}
+declare -A job_desc=()
+job_finish() {
+	local n=$1 rc out=$log_dir/job-$1.out res=$log_dir/job-$1.results
+	rc=$(cat "$log_dir/job-$n.rc" 2>/dev/null || echo 99)
+	echo "== ${job_desc[$n]}"
+	grep -v '^PASS' "$out"
+	cat "$res" >>"$results"
+	# A run that could not even start wrote no results: a failure.
+	if [ "$rc" != 0 ] && ! grep -q '^# ' "$res"; then
+		echo "FAIL ${job_desc[$n]// on /@}: run-vm.sh exited $rc: $(tail -n 1 "$out")" >>"$results"
+	fi
+	rm -f "$out" "$res" "$log_dir/job-$n.rc"
+}
+job_reap() {
+	local n
+	wait -n -p done_pid
+	for n in "${!job_pid[@]}"; do
+		if [ "${job_pid[$n]}" = "$done_pid" ]; then
+			job_finish "$n"
+			unset "job_pid[$n]"
+		fi
+	done
+}
+declare -A job_pid=()
 if ! grep -q '^FAIL build' "$results"; then
+	n=0
 	for k in "${kernels[@]}"; do
 		for g in "${groups[@]}"; do
 			# "# vr-kernels: REGEX": a group that needs one boot per suite
@@ -65,18 +95,19 @@ if ! grep -q '^FAIL build' "$results"; then
 				echo "== $g not on $k (it runs on $want only)"
 				continue
 			fi
-			echo "== $g on $k"
-			before=$(grep -c '^# ' "$results")
-			VR_LOG_DIR=$log_dir VR_RESULTS_OUT=$results \
-				tests/vm/run-vm.sh "$k" "tests/guest/$g.sh" >"$log_dir/run-vm.out" 2>&1
-			rc=$?
-			grep -v '^PASS' "$log_dir/run-vm.out"
-			# A run that could not even start wrote no results: a failure.
-			if [ "$rc" != 0 ] && [ "$(grep -c '^# ' "$results")" = "$before" ]; then
-				echo "FAIL $g@$k: run-vm.sh exited $rc: $(tail -n 1 "$log_dir/run-vm.out")" >>"$results"
-			fi
+			while [ "${#job_pid[@]}" -ge "$jobs_max" ]; do job_reap; done
+			n=$((n + 1))
+			job_desc[$n]="$g on $k"
+			: >"$log_dir/job-$n.results"
+			(
+				VR_LOG_DIR=$log_dir VR_RESULTS_OUT=$log_dir/job-$n.results \
+					tests/vm/run-vm.sh "$k" "tests/guest/$g.sh" >"$log_dir/job-$n.out" 2>&1
+				echo $? >"$log_dir/job-$n.rc"
+			) &
+			job_pid[$n]=$!
 		done
 	done
+	while [ "${#job_pid[@]}" -gt 0 ]; do job_reap; done
 fi
 
 failures=$(grep '^FAIL' "$results" || true)

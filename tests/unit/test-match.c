@@ -416,6 +416,39 @@ static void deleted_for_other_ids(void **state)
 	vfio_release_match_free(m);
 }
 
+/*
+ * device_del by QOM path: a device without an id has only that, and its
+ * DEVICE_DELETED only data.path. A path is matched exactly; an id still
+ * matches its own path.
+ */
+static void deleted_by_qom_path(void **state)
+{
+	struct vfio_release_match *m = matcher();
+	uint64_t ns;
+
+	(void)state;
+	expect(m, "/machine/peripheral-anon/device[0]", (struct rec)OPEN_REC(1, 0));
+	expect(m, "/machine/peripheral/hostdev0", (struct rec)OPEN_REC(1, 0));
+	expect(m, "hostdev1", (struct rec)OPEN_REC(1, 0));
+	vr_match_device_deleted(m, NULL, "/machine/peripheral-anon/device[1]", 50);
+	vr_match_device_deleted(m, "hostdev0x", "/machine/peripheral/hostdev0x", 50);
+	vr_match_device_deleted(m, NULL, "/machine/peripheral-anon/device[0]/x", 50);
+	/* data.device is an id, never a path. */
+	vr_match_device_deleted(m, "/machine/peripheral-anon/device[0]", NULL, 50);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 0, &ns), -ENODATA);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 1, &ns), -ENODATA);
+	vr_match_device_deleted(m, NULL, "/machine/peripheral-anon/device[0]", 100);
+	assert_int_equal(qemu_ns(m, 0), 100);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 1, &ns), -ENODATA);
+	vr_match_device_deleted(m, "hostdev0", "/machine/peripheral/hostdev0", 200);
+	assert_int_equal(qemu_ns(m, 1), 200);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 2, &ns), -ENODATA);
+	vr_match_device_deleted(m, NULL, "/machine/peripheral/hostdev1", 300);
+	assert_int_equal(qemu_ns(m, 2), 300);
+	assert_int_equal(qemu_ns(m, 0), 100);
+	vfio_release_match_free(m);
+}
+
 /* Two unplugs of one id (a retried device_del): one message ends both. */
 static void two_expectations_one_device(void **state)
 {
@@ -1171,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(reread_keeps_or_renews_free_time),
 		cmocka_unit_test(duplicate_deleted_keeps_first),
 		cmocka_unit_test(deleted_for_other_ids),
+		cmocka_unit_test(deleted_by_qom_path),
 		cmocka_unit_test(two_expectations_one_device),
 		cmocka_unit_test(clock_conversion),
 		cmocka_unit_test(feed_qmp_converts_qemu_clock),

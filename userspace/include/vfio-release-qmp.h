@@ -233,7 +233,8 @@ void vfio_release_match_free(struct vfio_release_match *m);
 /*
  * Adds an expectation; returns its index (from 0, in the order added) or
  * a negative errno (those of vfio_release_wait_new()). qemu_id is the
- * device's id as given to device_del.
+ * device's id as given to device_del, or its QOM path
+ * ("/machine/peripheral-anon/device[0]", as device_del takes too).
  */
 int vfio_release_match_expect_unplug(struct vfio_release_match *m, const char *qemu_id,
 				     const char *device);
@@ -241,8 +242,9 @@ int vfio_release_match_expect_exit(struct vfio_release_match *m, const char *dev
 
 /*
  * Applies one QMP message: DEVICE_DELETED ends the unplugs of its id
- * (data.device, or data.path "/machine/peripheral/ID"); a repeated one
- * keeps the first one's time. Other messages are ignored.
+ * (data.device, or data.path "/machine/peripheral/ID") and those by QOM
+ * path (data.path, exactly); a repeated one keeps the first one's time.
+ * Other messages are ignored.
  */
 void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 				 const struct vfio_release_qmp_message *msg);

@@ -168,11 +168,17 @@ int vr_match_add(struct vfio_release_match *m, const char *qemu_id, struct vfio_
 	return m->count++;
 }
 
-/* data.device is the id; data.path its QOM path, the one always sent. */
+/*
+ * data.device is the id; data.path its QOM path, the one always sent.
+ * device_del takes either: an unplug by QOM path (no id can start with
+ * '/') is that path exactly, as QEMU spells it.
+ */
 static bool vr_deleted_is(const struct vr_match_exp *e, const char *device, const char *path)
 {
 	size_t len = strlen(VR_QOM_PERIPHERAL);
 
+	if (e->qemu_id[0] == '/')
+		return path && !strcmp(path, e->qemu_id);
 	if (device && !strcmp(device, e->qemu_id))
 		return true;
 	return path && !strncmp(path, VR_QOM_PERIPHERAL, len) && !strcmp(path + len, e->qemu_id);

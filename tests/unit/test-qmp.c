@@ -426,6 +426,48 @@ static void close_fails_pending(void **state)
 	assert_string_equal(p->log, "reply - -104;reply - -104;");
 }
 
+/* A caller that retries a failed command, from its callback. */
+static int resends, resend_err;
+
+static void on_reply_resend(const struct vfio_release_qmp_message *reply, int err, void *arg)
+{
+	struct pair *p = arg;
+
+	(void)reply;
+	if (!err || ++resends > 100)
+		return;
+	resend_err = vfio_release_qmp_send(p->q, "again", NULL, on_reply_resend, p);
+}
+
+/* What the library wrote that peer_command() has not taken, up to its close. */
+static size_t peer_drain(struct pair *p)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(p->peer, p->sent, sizeof(p->sent))) > 0)
+		total += n;
+	return total;
+}
+
+/*
+ * A callback that sends from its -ECONNRESET: close fails the send (no
+ * command written, no loop) and returns.
+ */
+static void close_callback_sends(void **state)
+{
+	struct pair *p = *state;
+
+	resends = resend_err = 0;
+	assert_int_equal(vfio_release_qmp_send(p->q, "a", NULL, on_reply_resend, p), 0);
+	json_object_put(peer_command(p));
+	vfio_release_qmp_close(p->q);
+	p->q = NULL;
+	assert_int_equal(resends, 1);
+	assert_int_equal(resend_err, -ECONNRESET);
+	assert_int_equal(peer_drain(p), 0);
+}
+
 static void garbage(void **state)
 {
 	struct pair *p = *state;
@@ -848,6 +890,7 @@ int main(void)
 		PAIR(peer_closes_mid_command),
 		PAIR(send_to_closed_peer),
 		PAIR(close_fails_pending),
+		PAIR(close_callback_sends),
 		PAIR(garbage),
 		PAIR(non_object),
 		PAIR(nul_byte),

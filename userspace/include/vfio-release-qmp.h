@@ -111,7 +111,9 @@ const char *vfio_release_qmp_version(const struct vfio_release_qmp *q);
  * first, or the connection was closed), -EBADMSG or -EMSGSIZE (its
  * stream broke). Otherwise err is -EREMOTEIO for an error reply, 0 for a
  * "return". Each callback is called exactly once. Callbacks may send,
- * but must not dispatch, execute or close the connection.
+ * but must not dispatch, execute or close the connection; one called
+ * with reply NULL finds the connection dead: a send from it fails (with
+ * -ECONNRESET, or the stream's error) and nothing reaches QEMU.
  */
 typedef void (*vfio_release_qmp_reply_cb)(const struct vfio_release_qmp_message *reply,
 					  int err, void *arg);
@@ -138,7 +140,8 @@ int vfio_release_qmp_send(struct vfio_release_qmp *q, const char *command,
  * vfio_release_qmp_execute() first. Returns how many were delivered, or a
  * negative errno: -ECONNRESET once QEMU closed the monitor (after all it
  * sent was delivered; again on every later call), -EBADMSG or -EMSGSIZE
- * for bad input (the connection is then unusable), or what cb returned
+ * for bad input, what recv(2) said when it failed otherwise (the
+ * connection is then unusable, replies owed fail), or what cb returned
  * to stop (the messages after that one wait for the next dispatch).
  * Messages need no separator (QEMU's "pretty" output is read too). One
  * call reads the socket at most 64 times, and leaves nothing buffered

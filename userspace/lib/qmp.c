@@ -50,7 +50,10 @@ struct vfio_release_qmp {
 	int fd;
 	/* QEMU closed its end: what is buffered is all there will be. */
 	bool eof;
-	/* -EBADMSG, -EMSGSIZE: the stream cannot be followed any more. */
+	/*
+	 * -EBADMSG, -EMSGSIZE: the stream cannot be followed any more; a
+	 * recv() error, or the close, once the replies owed were failed.
+	 */
 	int broken;
 	/* A command was cut by a timeout: nothing more can be sent. */
 	int send_broken;
@@ -107,10 +110,17 @@ static int vr_poll(int fd, short events, uint64_t deadline)
 	}
 }
 
+/*
+ * Fails every reply owed with err. The connection is dead first: a
+ * callback may send, and a command it sent now would be failed in turn
+ * (for ever, if it sends again) or reach QEMU from a close.
+ */
 static void vr_qmp_fail_pending(struct vfio_release_qmp *q, int err)
 {
 	struct vr_qmp_pending *p;
 
+	if (!q->eof && !q->broken)
+		q->broken = err;
 	/* Unlinked first: a callback may send (and fail) while we go on. */
 	while ((p = q->pending)) {
 		q->pending = p->next;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -327,6 +328,33 @@ static void send_tagged(void **state)
 	assert_int_equal(vfio_release_qmp_send(p->q, NULL, NULL, NULL, NULL), -EINVAL);
 }
 
+/*
+ * A command and its newline are one write: a second write could time out
+ * alone, and the command reported failed though QEMU runs it. A
+ * SOCK_SEQPACKET socket shows each write as one record.
+ */
+static void send_one_write(void **state)
+{
+	struct vfio_release_qmp *q = NULL;
+	char buf[512];
+	ssize_t n;
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(vr_qmp_adopt(sv[0], &q), 0);
+	assert_int_equal(vfio_release_qmp_send(q, "device_del", "{\"id\": \"hostdev0\"}",
+					       NULL, NULL), 0);
+	n = recv(sv[1], buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	assert_true(n > 2);
+	buf[n] = '\0';
+	assert_string_equal(buf + n - 2, "}\n");
+	assert_int_equal(recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT), -1);
+	vfio_release_qmp_close(q);
+	close(sv[1]);
+}
+
 /* Replies by id, in QEMU's order, with events between them. */
 static void replies_and_events(void **state)
 {
@@ -601,6 +629,76 @@ static void execute_peer_killed(void **state)
 	assert_string_equal(p->log, "event E1;reply - -104;");
 }
 
+/* ---- a peer that never stops sending ---- */
+
+#define FLOOD_MS 4000
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Whitespace on fd (between messages: nothing to parse) for FLOOD_MS or
+ * until the other end is shut, faster than the library reads it: a full
+ * socket buffer and blocking writes from three threads, so that poll()
+ * always finds more.
+ */
+static void *flood_writer(void *arg)
+{
+	static char spaces[65536];
+	uint64_t end = now_ms() + FLOOD_MS;
+	int fd = *(int *)arg;
+
+	memset(spaces, ' ', sizeof(spaces));
+	while (now_ms() < end)
+		if (send(fd, spaces, sizeof(spaces), MSG_NOSIGNAL) < 0)
+			break;
+	return NULL;
+}
+
+static void flood(int fd)
+{
+	pthread_t writers[2];
+	int size = 4 << 20;
+	unsigned int i;
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	for (i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&writers[i], NULL, flood_writer, &fd), 0);
+	flood_writer(&fd);
+	for (i = 0; i < 2; i++)
+		pthread_join(writers[i], NULL);
+}
+
+static void *flood_thread(void *arg)
+{
+	flood(*(int *)arg);
+	return NULL;
+}
+
+/* A peer that keeps sending holds execute() no longer than its timeout. */
+static void execute_flooded(void **state)
+{
+	struct pair *p = *state;
+	pthread_t thread;
+	uint64_t start, took;
+
+	assert_int_equal(pthread_create(&thread, NULL, flood_thread, &p->peer), 0);
+	start = now_ms();
+	assert_int_equal(vfio_release_qmp_execute(p->q, "x", NULL, 300, NULL), -ETIMEDOUT);
+	took = now_ms() - start;
+	/* Shut down our end: the flood ends, and with it the thread. */
+	shutdown(vfio_release_qmp_fd(p->q), SHUT_RDWR);
+	pthread_join(thread, NULL);
+	if (took >= FLOOD_MS / 2)
+		fail_msg("execute(300 ms) took %llu ms, the flood %d ms", (unsigned long long)took,
+			 FLOOD_MS);
+}
+
 /* More events than execute() keeps: it stops, and nothing is lost. */
 static void execute_queue_bound(void **state)
 {
@@ -628,7 +726,8 @@ static void execute_queue_bound(void **state)
 
 /*
  * Steps: "s..." sends, "b..." sends byte by byte, "r" reads one command
- * (checked to be qmp_capabilities), "c" closes at once, "w" waits 300 ms.
+ * (checked to be qmp_capabilities), "c" closes at once, "w" waits 300 ms,
+ * "f" floods whitespace (flood()).
  */
 struct fake_qemu {
 	int listen_fd;
@@ -670,6 +769,9 @@ static void *fake_qemu_run(void *arg)
 			break;
 		case 'w':
 			usleep(300000);
+			break;
+		case 'f':
+			flood(fd);
 			break;
 		case 'c':
 			break;
@@ -735,6 +837,24 @@ static void connect_ok(void **state)
 	assert_int_equal(connect_with(bytewise, 5000, &q), 0);
 	assert_string_equal(vfio_release_qmp_version(q), "7.2.0");
 	vfio_release_qmp_close(q);
+}
+
+/* Whitespace for ever instead of a greeting, or of the capabilities' answer. */
+static void connect_flooded(void **state)
+{
+	static const char *const before_greeting[] = { "f", NULL };
+	static const char *const after_greeting[] = { "s" GREETING, "f", NULL };
+	struct vfio_release_qmp *q = NULL;
+	uint64_t start, took;
+
+	(void)state;
+	start = now_ms();
+	assert_int_equal(connect_with(before_greeting, 300, &q), -ETIMEDOUT);
+	assert_int_equal(connect_with(after_greeting, 300, &q), -ETIMEDOUT);
+	took = now_ms() - start;
+	if (took >= FLOOD_MS)
+		fail_msg("two connect(300 ms) took %llu ms, each flood %d ms",
+			 (unsigned long long)took, FLOOD_MS);
 }
 
 static void connect_errors(void **state)
@@ -884,6 +1004,7 @@ int main(void)
 		cmocka_unit_test(message_malformed),
 		cmocka_unit_test(message_size_limit),
 		PAIR(send_tagged),
+		cmocka_unit_test(send_one_write),
 		PAIR(replies_and_events),
 		PAIR(byte_by_byte),
 		PAIR(callback_stops),
@@ -900,9 +1021,11 @@ int main(void)
 		PAIR(execute_error),
 		PAIR(execute_timeout),
 		PAIR(execute_peer_killed),
+		PAIR(execute_flooded),
 		PAIR(execute_queue_bound),
 		cmocka_unit_test(connect_ok),
 		cmocka_unit_test(connect_errors),
+		cmocka_unit_test(connect_flooded),
 		PAIR(host_device),
 		PAIR(vfio_devices),
 	};

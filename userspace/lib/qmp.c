@@ -95,6 +95,16 @@ static int vr_left_ms(uint64_t deadline)
 	return deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now);
 }
 
+/*
+ * Whether the deadline passed. Asked after every step of a wait: a peer
+ * that keeps sending (whitespace, a message growing slowly, events)
+ * keeps poll() from ever running out.
+ */
+static bool vr_expired(uint64_t deadline)
+{
+	return deadline && vr_now_ms() >= deadline;
+}
+
 /* 1 when fd is ready for events, 0 at the deadline, or a negative errno. */
 static int vr_poll(int fd, short events, uint64_t deadline)
 {
@@ -271,8 +281,12 @@ VR_EXPORT int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release
 	}
 }
 
-/* A bounded blocking write; MSG_NOSIGNAL: a closed QEMU is no SIGPIPE. */
-static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len,
+/*
+ * A bounded blocking write; MSG_NOSIGNAL: a closed QEMU is no SIGPIPE.
+ * QEMU runs a command once its object is complete: after sent bytes a
+ * timeout is no failure (the newline after it is only a separator).
+ */
+static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len, size_t sent,
 			uint64_t deadline)
 {
 	size_t off = 0;
@@ -295,6 +309,8 @@ static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len,
 		if (err < 0)
 			return err;
 		if (!err) {
+			if (off >= sent)
+				return 0;
 			/* Half a command in the stream: QEMU could not parse the next. */
 			if (off)
 				q->send_broken = -ETIMEDOUT;
@@ -302,6 +318,22 @@ static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len,
 		}
 	}
 	return 0;
+}
+
+/* One write with its newline: a second one could time out alone. */
+static int vr_qmp_write_line(struct vfio_release_qmp *q, const char *text, size_t len,
+			     uint64_t deadline)
+{
+	char *line = malloc(len + 1);
+	int err;
+
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, text, len);
+	line[len] = '\n';
+	err = vr_qmp_write(q, line, len + 1, len, deadline);
+	free(line);
+	return err;
 }
 
 /* {"execute": ..., "arguments": ..., "id": "vr-N"} as one line. */
@@ -367,8 +399,7 @@ static int vr_qmp_send(struct vfio_release_qmp *q, const char *command, const ch
 	else if (len >= VFIO_RELEASE_QMP_MESSAGE_MAX)
 		err = -EMSGSIZE;
 	else
-		err = vr_qmp_write(q, text, len, deadline) ?:
-		      vr_qmp_write(q, "\n", 1, deadline);
+		err = vr_qmp_write_line(q, text, len, deadline);
 	json_object_put(cmd);
 	if (err) {
 		free(p);
@@ -439,12 +470,14 @@ static int vr_qmp_await(struct vfio_release_qmp *q, struct vr_qmp_pending *p,
 			} else {
 				vr_qmp_queue_push(q, m);
 			}
-			continue;
+		} else {
+			err = vr_poll(q->fd, POLLIN, deadline);
+			if (err < 0)
+				return err;
+			if (!err)
+				return -ETIMEDOUT;
 		}
-		err = vr_poll(q->fd, POLLIN, deadline);
-		if (err < 0)
-			return err;
-		if (!err)
+		if (!a->done && vr_expired(deadline))
 			return -ETIMEDOUT;
 	}
 	return 0;
@@ -603,6 +636,8 @@ static int vr_qmp_negotiate(struct vfio_release_qmp *q, uint64_t deadline)
 		err = vr_poll(q->fd, POLLIN, deadline);
 		if (err <= 0)
 			return err ? err : -ETIMEDOUT;
+		if (vr_expired(deadline))
+			return -ETIMEDOUT;
 	}
 	err = vr_qmp_greeting(q, m);
 	vfio_release_qmp_message_unref(m);

@@ -122,6 +122,9 @@ static void message_malformed(void **state)
 		T("{\"a\":\"\x80\"}"), T("{\"a\":\"\xc3\"}"), T("{\"a\":\"\xed\xa0\x80\"}"),
 		T("{\"a\":\"\xc0\xaf\"}"), T("{\"\xf4\x90\x80\x80\":1}"),
 		T("{\"a\":\"x\0y\"}"), T("{}\0"), T("\0{}"), T("}"), T("{\"a\":[1,2}"),
+		/* An escaped NUL: C would read the string cut there. */
+		T("{\"data\":{\"device\":\"hostdev0\\u0000evil\"}}"), T("{\"a\\u0000b\":1}"),
+		T("{\"a\":[\"\\u0000\"]}"),
 #undef T
 	};
 	struct vfio_release_qmp_message *m;
@@ -138,6 +141,10 @@ static void message_malformed(void **state)
 				 bad[i].text, err);
 		assert_null(m);
 	}
+	/* An escaped backslash before "u0000" escapes no NUL; other escapes pass. */
+	m = parse("{\"return\":\"\\\\u0000\\u0001\\u00e9\"}");
+	assert_string_equal(vfio_release_qmp_message_get_string(m, NULL), "\\u0000\x01\xc3\xa9");
+	vfio_release_qmp_message_unref(m);
 	deep = nested(10000);
 	assert_int_equal(vfio_release_qmp_message_new_from_json(deep, strlen(deep), &m), -EBADMSG);
 	free(deep);

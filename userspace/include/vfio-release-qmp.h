@@ -56,8 +56,10 @@ struct vfio_release_qmp_message *
 vfio_release_qmp_message_unref(struct vfio_release_qmp_message *m);
 /*
  * One message as QEMU sends it (JSON text, len bytes, no NUL needed):
- * -EBADMSG when it is not one JSON object, -EMSGSIZE when it is longer
- * than VFIO_RELEASE_QMP_MESSAGE_MAX. Its receipt time is now.
+ * -EBADMSG when it is not one JSON object (or a string or key in it
+ * escapes a NUL, "\u0000", which C would read as its end), -EMSGSIZE
+ * when it is longer than VFIO_RELEASE_QMP_MESSAGE_MAX. Its receipt time
+ * is now.
  */
 int vfio_release_qmp_message_new_from_json(const char *text, size_t len,
 					   struct vfio_release_qmp_message **out);

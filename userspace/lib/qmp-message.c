@@ -193,6 +193,26 @@ static bool vr_utf8_ok(const char *data, size_t len)
 	return true;
 }
 
+/*
+ * Whether valid JSON text escapes a NUL ("\u0000"), in a value or a key:
+ * json-c keeps it inside the string, and C callers would read the string
+ * cut there ("hostdev0\u0000x" would be "hostdev0"). In valid JSON a
+ * backslash is always within a string and escapes the next character.
+ */
+static bool vr_escapes_nul(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (len - i >= 6 && !memcmp(text + i + 1, "u0000", 5))
+			return true;
+		i++;
+	}
+	return false;
+}
+
 static bool vr_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -264,7 +284,7 @@ static int vr_qmp_parse(struct vr_qmp_reader *r, struct vfio_release_qmp_message
 		json_tokener_reset(r->tok);
 		obj = json_tokener_parse_ex(r->tok, r->buf, r->len);
 		if (json_tokener_get_error(r->tok) == json_tokener_success &&
-		    json_tokener_get_parse_end(r->tok) == r->len)
+		    json_tokener_get_parse_end(r->tok) == r->len && !vr_escapes_nul(r->buf, r->len))
 			err = vr_qmp_message_new(obj, out);
 		else
 			json_object_put(obj);

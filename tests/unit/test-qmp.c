@@ -178,6 +178,55 @@ static void message_size_limit(void **state)
 	free(big);
 }
 
+/* {"event":"X","data":{"a":[U,U,...,U]}} of about len bytes. */
+static char *repeated(const char *unit, size_t len, size_t *out_len)
+{
+	size_t ulen = strlen(unit), n = 0;
+	char *s = malloc(len + 64);
+
+	assert_non_null(s);
+	n += sprintf(s, "{\"event\":\"X\",\"data\":{\"a\":[");
+	while (n + ulen + 1 + 4 < len) {
+		memcpy(s + n, unit, ulen);
+		n += ulen;
+		s[n++] = ',';
+	}
+	strcpy(s + n, "0]}}");
+	*out_len = n + 4;
+	return s;
+}
+
+/*
+ * The reviewer's r3: "[],[],..." in 1 MiB takes json-c 50 times its text
+ * ("{}," 260 times): refused for what it would cost, not for its size.
+ * QEMU's largest answer (query-qmp-schema: 4364 objects, 1159 arrays,
+ * 20895 commas and colons in 207 KB) is well within.
+ */
+static void message_cost_limit(void **state)
+{
+	static const char *const dear[] = { "[]", "{}", "{\"\":{}}", "0" };
+	struct vfio_release_qmp_message *m;
+	size_t len, max = VFIO_RELEASE_QMP_MESSAGE_MAX - 64;
+	unsigned int i;
+	char *s;
+
+	(void)state;
+	for (i = 0; i < sizeof(dear) / sizeof(dear[0]); i++) {
+		s = repeated(dear[i], max, &len);
+		m = NULL;
+		assert_int_equal(vfio_release_qmp_message_new_from_json(s, len, &m), -EMSGSIZE);
+		assert_null(m);
+		free(s);
+	}
+	/* Schema-like: objects of two members, 4400 of them, in arrays. */
+	s = repeated("{\"name\":\"x-query-something\",\"meta-type\":[\"command\"]}", 4400 * 48,
+		     &len);
+	m = parse(s);
+	assert_true(vr_qmp_message_cost(m) < VR_QMP_MESSAGE_COST_MAX / 2);
+	vfio_release_qmp_message_unref(m);
+	free(s);
+}
+
 /* ---- a connection on a socketpair, the test being QEMU ---- */
 
 struct pair {
@@ -706,6 +755,24 @@ static void execute_flooded(void **state)
 			 FLOOD_MS);
 }
 
+/* Writes buf whole, blocking, from a thread. */
+struct writer {
+	int fd;
+	char *buf;
+	size_t len;
+};
+
+static void *writer_run(void *arg)
+{
+	struct writer *w = arg;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < w->len && (n = write(w->fd, w->buf + off, w->len - off)) > 0)
+		off += n;
+	return NULL;
+}
+
 /* More events than execute() keeps: it stops, and nothing is lost. */
 static void execute_queue_bound(void **state)
 {
@@ -726,6 +793,42 @@ static void execute_queue_bound(void **state)
 	while ((n = vfio_release_qmp_dispatch(p->q, NULL, NULL)) > 0)
 		got += n;
 	assert_int_equal(n, 0);
+	assert_int_equal(got, total);
+}
+
+/*
+ * Events cheap in text, dear in memory: execute() keeps them by what
+ * they cost json-c, not by their text (20 of 15 KB each are far below a
+ * text bound, and would take 120 MiB).
+ */
+static void execute_queue_cost_bound(void **state)
+{
+	struct pair *p = *state;
+	unsigned int i, total = 20;
+	size_t len;
+	char *ev = repeated("{}", 15000, &len);
+	int n, got = 0;
+	pthread_t thread;
+	struct writer w = { .fd = p->peer };
+
+	w.len = total * len + 64;
+	w.buf = malloc(w.len);
+	assert_non_null(w.buf);
+	for (i = 0; i < total; i++)
+		memcpy(w.buf + i * len, ev, len);
+	w.len = total * len + sprintf(w.buf + total * len, "{\"return\": {}, \"id\": \"vr-1\"}");
+	free(ev);
+	/* More than the socket holds: a thread writes while execute() reads. */
+	assert_int_equal(pthread_create(&thread, NULL, writer_run, &w), 0);
+	assert_int_equal(vfio_release_qmp_execute(p->q, "x", NULL, 5000, NULL), -ENOBUFS);
+	while ((n = vfio_release_qmp_dispatch(p->q, NULL, NULL)) >= 0 && got < (int)total) {
+		got += n;
+		if (!n)
+			poll(&(struct pollfd){ .fd = vfio_release_qmp_fd(p->q), .events = POLLIN }, 1,
+			     1000);
+	}
+	pthread_join(thread, NULL);
+	free(w.buf);
 	assert_int_equal(got, total);
 }
 
@@ -1010,6 +1113,7 @@ int main(void)
 		cmocka_unit_test(message_reply),
 		cmocka_unit_test(message_malformed),
 		cmocka_unit_test(message_size_limit),
+		cmocka_unit_test(message_cost_limit),
 		PAIR(send_tagged),
 		cmocka_unit_test(send_one_write),
 		PAIR(replies_and_events),
@@ -1030,6 +1134,7 @@ int main(void)
 		PAIR(execute_peer_killed),
 		PAIR(execute_flooded),
 		PAIR(execute_queue_bound),
+		PAIR(execute_queue_cost_bound),
 		cmocka_unit_test(connect_ok),
 		cmocka_unit_test(connect_errors),
 		cmocka_unit_test(connect_flooded),

@@ -15,7 +15,8 @@
  * LIBVFIO_RELEASE_1.1. Errors with a meaning here:
  *   -ECONNRESET  QEMU closed the monitor (it exited, or was killed)
  *   -EBADMSG     QEMU sent something that is not a JSON object
- *   -EMSGSIZE    a message was longer than VFIO_RELEASE_QMP_MESSAGE_MAX
+ *   -EMSGSIZE    a message was longer than VFIO_RELEASE_QMP_MESSAGE_MAX,
+ *                or would cost json-c too much memory (see there)
  *   -EPROTO      the peer is not a QMP monitor (no greeting), or an answer
  *                did not fit the question
  *   -EREMOTEIO   QEMU answered a command with an error (its class and
@@ -35,7 +36,15 @@
 extern "C" {
 #endif
 
-/* The longest message read from or built for a monitor, in bytes. */
+/*
+ * The longest message read from or built for a monitor, in bytes. What
+ * json-c needs for a message is bounded too: counting 1 KiB for each
+ * object, 256 bytes for each array, 128 for each other member or
+ * element, plus its text, a message may count 16 MiB (-EMSGSIZE beyond;
+ * QEMU 7.2's largest answer, query-qmp-schema, counts under 8 MiB), and
+ * the messages vfio_release_qmp_execute() keeps 16 MiB, so that one
+ * connection holds about 33 MiB at most, however hostile its peer.
+ */
 #define VFIO_RELEASE_QMP_MESSAGE_MAX (1024 * 1024)
 
 struct vfio_release_qmp;
@@ -58,8 +67,8 @@ vfio_release_qmp_message_unref(struct vfio_release_qmp_message *m);
  * One message as QEMU sends it (JSON text, len bytes, no NUL needed):
  * -EBADMSG when it is not one JSON object (or a string or key in it
  * escapes a NUL, "\u0000", which C would read as its end), -EMSGSIZE
- * when it is longer than VFIO_RELEASE_QMP_MESSAGE_MAX. Its receipt time
- * is now.
+ * when it is longer than VFIO_RELEASE_QMP_MESSAGE_MAX or would cost
+ * json-c too much memory (see there). Its receipt time is now.
  */
 int vfio_release_qmp_message_new_from_json(const char *text, size_t len,
 					   struct vfio_release_qmp_message **out);
@@ -156,7 +165,8 @@ int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release_qmp_event
  * Sends a command and waits at most timeout_ms (< 0: forever) for its
  * reply, a new reference for the caller (reply may be NULL). Other
  * messages read meanwhile (events, replies to vfio_release_qmp_send())
- * are kept for the next dispatch, up to 1024 of them or 4 MiB: beyond, it
+ * are kept for the next dispatch, up to 1024 of them or a cost of 16 MiB
+ * (see VFIO_RELEASE_QMP_MESSAGE_MAX): beyond, it
  * stops reading and returns -ENOBUFS (nothing is lost but this command's
  * reply). Returns -EREMOTEIO (with the reply) when QEMU answered with an
  * error; after -ETIMEDOUT, -ENOBUFS or -ECONNRESET its reply is dropped

@@ -36,7 +36,7 @@ struct vfio_release_qmp_message {
 	const char *id;
 	const char *error_class;
 	const char *error_desc;
-	size_t size;
+	size_t cost;
 	char json[];
 };
 
@@ -84,8 +84,8 @@ static bool vr_timestamp(struct json_object *root, uint64_t *us)
 	return true;
 }
 
-/* Takes root (json-c's reference) whatever happens. */
-static int vr_qmp_message_new(struct json_object *root,
+/* Takes root (json-c's reference) whatever happens; cost: the reader's count. */
+static int vr_qmp_message_new(struct json_object *root, size_t cost,
 			      struct vfio_release_qmp_message **out)
 {
 	struct vfio_release_qmp_message *m;
@@ -106,7 +106,7 @@ static int vr_qmp_message_new(struct json_object *root,
 		return -ENOMEM;
 	}
 	memcpy(m->json, text, len + 1);
-	m->size = len;
+	m->cost = cost;
 	m->refs = 1;
 	m->root = root;
 	m->received_ns = vr_monotonic_ns();
@@ -244,12 +244,18 @@ static ssize_t vr_qmp_frame(struct vr_qmp_reader *r, const char *data, size_t le
 		} else if (c == '{' || c == '[') {
 			if (++r->depth > VR_QMP_DEPTH)
 				return -EBADMSG;
+			r->cost += c == '{' ? VR_QMP_COST_OBJECT : VR_QMP_COST_ARRAY;
+		} else if (c == ',' || c == ':') {
+			r->cost += VR_QMP_COST_VALUE;
 		} else if (c == '}' || c == ']') {
 			if (!--r->depth) {
 				*done = true;
 				return i + 1;
 			}
 		}
+		/* Cheap to follow, dear to parse: refused before json-c sees it. */
+		if (r->cost > VR_QMP_MESSAGE_COST_MAX)
+			return -EMSGSIZE;
 	}
 	return len;
 }
@@ -285,11 +291,12 @@ static int vr_qmp_parse(struct vr_qmp_reader *r, struct vfio_release_qmp_message
 		obj = json_tokener_parse_ex(r->tok, r->buf, r->len);
 		if (json_tokener_get_error(r->tok) == json_tokener_success &&
 		    json_tokener_get_parse_end(r->tok) == r->len && !vr_escapes_nul(r->buf, r->len))
-			err = vr_qmp_message_new(obj, out);
+			err = vr_qmp_message_new(obj, r->cost + r->len, out);
 		else
 			json_object_put(obj);
 	}
 	r->len = 0;
+	r->cost = 0;
 	r->depth = 0;
 	r->in_string = r->escape = false;
 	/* One big message should not cost its size for the connection's life. */
@@ -459,7 +466,7 @@ bool vr_qmp_message_is_reply(const struct vfio_release_qmp_message *m)
 	return m->reply;
 }
 
-size_t vr_qmp_message_size(const struct vfio_release_qmp_message *m)
+size_t vr_qmp_message_cost(const struct vfio_release_qmp_message *m)
 {
-	return m->size;
+	return m->cost;
 }

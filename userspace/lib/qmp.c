@@ -30,10 +30,13 @@
 #define VR_QMP_READ_SIZE 65536
 /*
  * Messages execute() keeps for the next dispatch: beyond either bound it
- * stops reading (-ENOBUFS) rather than drop one.
+ * stops reading (-ENOBUFS) rather than drop one. Their cost (the reader's
+ * upper bound of json-c's memory, not their text: "[]," takes 50 times
+ * its size) is what is bounded; with the one message read past it and
+ * the reader's buffer, a connection holds about 33 MiB at most.
  */
 #define VR_QMP_QUEUE_MAX 1024
-#define VR_QMP_QUEUE_BYTES (4 * VFIO_RELEASE_QMP_MESSAGE_MAX)
+#define VR_QMP_QUEUE_COST VR_QMP_MESSAGE_COST_MAX
 /* A dispatch reads at most this often, so a chatty QEMU cannot hold it. */
 #define VR_QMP_DISPATCH_READS 64
 /* send() has no timeout of its own: a command is small, the socket empty. */
@@ -63,7 +66,7 @@ struct vfio_release_qmp {
 	struct vr_qmp_reader reader;
 	struct vfio_release_qmp_message *queue[VR_QMP_QUEUE_MAX];
 	unsigned int queue_head, queue_len;
-	size_t queue_bytes;
+	size_t queue_cost;
 	size_t in_off, in_len;
 	char in[VR_QMP_READ_SIZE];
 };
@@ -235,20 +238,20 @@ static struct vfio_release_qmp_message *vr_qmp_queue_pop(struct vfio_release_qmp
 	m = q->queue[q->queue_head];
 	q->queue_head = (q->queue_head + 1) % VR_QMP_QUEUE_MAX;
 	q->queue_len--;
-	q->queue_bytes -= vr_qmp_message_size(m);
+	q->queue_cost -= vr_qmp_message_cost(m);
 	return m;
 }
 
 static bool vr_qmp_queue_full(const struct vfio_release_qmp *q)
 {
-	return q->queue_len == VR_QMP_QUEUE_MAX || q->queue_bytes >= VR_QMP_QUEUE_BYTES;
+	return q->queue_len == VR_QMP_QUEUE_MAX || q->queue_cost >= VR_QMP_QUEUE_COST;
 }
 
 static void vr_qmp_queue_push(struct vfio_release_qmp *q, struct vfio_release_qmp_message *m)
 {
 	q->queue[(q->queue_head + q->queue_len) % VR_QMP_QUEUE_MAX] = m;
 	q->queue_len++;
-	q->queue_bytes += vr_qmp_message_size(m);
+	q->queue_cost += vr_qmp_message_cost(m);
 }
 
 VR_EXPORT int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release_qmp_event_cb cb,

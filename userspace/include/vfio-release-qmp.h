@@ -196,10 +196,14 @@ int vfio_release_qmp_host_device(struct vfio_release_qmp *q, const char *id,
 				 int timeout_ms, char *out, size_t size);
 /*
  * Calls cb for every vfio-pci device of the QEMU, with its QOM id (NULL
- * for a device without one) and its host device (NULL when unknown).
- * Returns how many, or a negative errno (cb's, to stop).
+ * for a device without one), its QOM path ("/machine/peripheral/ID" or
+ * "/machine/peripheral-anon/device[N]": what device_del and the matcher
+ * take for a device without an id) and its host device (NULL when
+ * unknown). A device deleted while it is listed is left out. Returns
+ * how many, or a negative errno (cb's, to stop).
  */
-typedef int (*vfio_release_qmp_device_cb)(const char *id, const char *device, void *arg);
+typedef int (*vfio_release_qmp_device_cb)(const char *id, const char *qom_path,
+					  const char *device, void *arg);
 int vfio_release_qmp_vfio_devices(struct vfio_release_qmp *q, int timeout_ms,
 				  vfio_release_qmp_device_cb cb, void *arg);
 

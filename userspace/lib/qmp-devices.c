@@ -198,6 +198,26 @@ VR_EXPORT int vfio_release_qmp_host_device(struct vfio_release_qmp *q, const cha
 }
 
 /*
+ * One vfio-pci device at path: 1 when cb was called, 0 when the device
+ * went between qom-list and now (device_del meanwhile: it is none of
+ * QEMU's devices any more), or a negative errno (cb's, to stop).
+ */
+static int vr_qom_device(struct vfio_release_qmp *q, const char *path, const char *id,
+			 uint64_t deadline, vfio_release_qmp_device_cb cb, void *arg)
+{
+	char device[32];
+	int err;
+
+	err = vr_qom_host(q, path, deadline, device, sizeof(device));
+	if (err == -ENODEV)
+		return 0;
+	if (err && err != -ENODATA)
+		return err;
+	err = cb ? cb(id, path, err ? NULL : device, arg) : 0;
+	return err < 0 ? err : 1;
+}
+
+/*
  * qom-list answers [{"name": "dev0", "type": "child<vfio-pci>"}, ...]:
  * the children are the devices, with their type.
  */
@@ -207,7 +227,7 @@ static int vr_qom_each_vfio(struct vfio_release_qmp *q, const char *base, bool n
 {
 	struct vfio_release_qmp_message *reply;
 	struct json_object *args, *list, *entry, *name, *type;
-	char device[32], *path, tname[256];
+	char *path, tname[256];
 	const char *t;
 	size_t i, n, len;
 	int err, count = 0;
@@ -243,12 +263,10 @@ static int vr_qom_each_vfio(struct vfio_release_qmp *q, const char *base, bool n
 			err = -ENOMEM;
 			break;
 		}
-		err = vr_qom_host(q, path, deadline, device, sizeof(device));
+		err = vr_qom_device(q, path, named ? json_object_get_string(name) : NULL, deadline,
+				    cb, arg);
 		free(path);
-		if (err && err != -ENODATA)
-			break;
-		count++;
-		err = cb ? cb(named ? json_object_get_string(name) : NULL, err ? NULL : device, arg) : 0;
+		count += err > 0;
 	}
 	vfio_release_qmp_message_unref(reply);
 	return err < 0 ? err : count;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "handle.h"
 #include "netlink-builder.h"
 #include "match.h"
+#include "qmp-internal.h"
 #include "wait-state.h"
 
 #define A "0000:01:00.0"
@@ -997,6 +999,7 @@ struct kernel {
 	struct queue req, ev;
 	struct rec state_of_a;	/* what a GET of A answers */
 	int get_errno;		/* non-zero: GETs fail with it */
+	unsigned int get_delay_ms;	/* each GET answered this late */
 };
 
 static struct kernel *the_kernel;
@@ -1058,6 +1061,8 @@ static int kernel_send(struct nl_sock *sk, struct nl_msg *msg)
 	uint32_t s = hdr->nlmsg_seq;
 
 	(void)sk;
+	if (hdr->nlmsg_type != GENL_ID_CTRL && k->get_delay_ms)
+		usleep(k->get_delay_ms * 1000);
 	if (hdr->nlmsg_type == GENL_ID_CTRL) {
 		/* nlctrl's notify group, then vfio_release by name. */
 		struct nlattr *tb[CTRL_ATTR_MAX + 1];
@@ -1154,7 +1159,7 @@ static void process_through_dispatch(void **state)
 	assert_int_equal(vfio_release_match_status(m, 0), DONE);
 	assert_int_equal(free_ns(m, 0), 700);
 	/* Done in time: run returns at once. */
-	assert_int_equal(vfio_release_match_run(m, NULL, 0), 0);
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, 0), 0);
 	vfio_release_match_free(m);
 }
 
@@ -1175,7 +1180,7 @@ static void process_rereads_then_gone(void **state)
 	assert_int_equal(vfio_release_match_process(m), 0);
 	/* It comes back with the device open; no events: still pending. */
 	k->get_errno = 0;
-	assert_int_equal(vfio_release_match_run(m, NULL, 20), -ETIMEDOUT);
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, 20), -ETIMEDOUT);
 	assert_int_equal(vfio_release_match_status(m, 0), PENDING);
 	/* Lost again, and by the re-read it is not watched any more. */
 	push(&k->ev, test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
@@ -1183,8 +1188,118 @@ static void process_rereads_then_gone(void **state)
 	k->get_errno = ENODEV;
 	assert_int_equal(vfio_release_match_process(m), -ENODEV);
 	assert_int_equal(vfio_release_match_status(m, 0), GONE);
-	assert_int_equal(vfio_release_match_run(m, NULL, 20), -ENODEV);
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, 20), -ENODEV);
 	vfio_release_match_free(m);
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_now() / 1000000;
+}
+
+/*
+ * Eight expectations to re-read, each re-read a busy module's slow
+ * -EAGAIN: run's timeout stops them, it does not wait for all eight.
+ */
+static void run_timeout_bounds_rereads(void **state)
+{
+	struct kernel *k = *state;
+	struct vfio_release_match *m = NULL;
+	unsigned int i, delay = 200, count = 8;
+	uint64_t start, took;
+
+	k->state_of_a = (struct rec)OPEN_REC(1, 0);
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	for (i = 0; i < count; i++)
+		assert_int_equal(vfio_release_match_expect_exit(m, A), (int)i);
+	vfio_release_match_qemu_gone(m, 5);
+	push(&k->ev, test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
+				     TEST_FAMILY, 9, 0));
+	k->get_errno = EAGAIN;
+	k->get_delay_ms = delay;
+	start = mono_ms();
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, delay / 2), -ETIMEDOUT);
+	took = mono_ms() - start;
+	if (took >= count * delay / 2)
+		fail_msg("run(%u ms) took %llu ms; all %u re-reads take %u ms", delay / 2,
+			 (unsigned long long)took, count, count * delay);
+	vfio_release_match_free(m);
+}
+
+/* A QMP connection on a socketpair; the test writes QEMU's side. */
+static struct vfio_release_qmp *qmp_pair(int *peer)
+{
+	struct vfio_release_qmp *q = NULL;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(vr_qmp_adopt(sv[0], &q), 0);
+	*peer = sv[1];
+	return q;
+}
+
+struct seen_events {
+	struct vfio_release_match *m;
+	char log[256];
+	const char *stop_at;
+};
+
+/* Logs each event, with whether the matcher had seen it already. */
+static int on_qmp_event(const struct vfio_release_qmp_message *ev, void *arg)
+{
+	struct seen_events *s = arg;
+	const char *name = vfio_release_qmp_message_event(ev);
+	const char *dev = vfio_release_qmp_message_get_string(ev, "device");
+	size_t len = strlen(s->log);
+	uint64_t ns;
+
+	snprintf(s->log + len, sizeof(s->log) - len, "%s%s%s%s;", name, dev ? " " : "",
+		 dev ?: "", dev && !strcmp(dev, "hostdev0") &&
+		 !vfio_release_match_qemu_ns(s->m, 0, &ns) ? " (matched)" : "");
+	return s->stop_at && !strcmp(name, s->stop_at) ? -EINTR : 0;
+}
+
+#define DELETED(id) "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"" id "\", " \
+		    "\"path\": \"/machine/peripheral/" id "\"}}"
+
+/* run() hands every QMP event on, after the matcher saw it; cb can stop it. */
+static void run_passes_events_on(void **state)
+{
+	static const char events[] = DELETED("net0") DELETED("hostdev0")
+				     "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true}}";
+	struct kernel *k = *state;
+	struct vfio_release_match *m = NULL;
+	struct seen_events s = { .log = "" };
+	struct vfio_release_qmp *q;
+	int peer;
+
+	k->state_of_a = (struct rec)OPEN_REC(1, 0);
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	s.m = m;
+	assert_int_equal(vfio_release_match_expect_unplug(m, "hostdev0", A), 0);
+	q = qmp_pair(&peer);
+	assert_int_equal(write(peer, events, sizeof(events) - 1), (ssize_t)sizeof(events) - 1);
+	kernel_event(k, (struct rec)RELEASED(2, 1));
+	kernel_event(k, (struct rec)FREED(3, 1, 700, 1));
+	assert_int_equal(vfio_release_match_run(m, q, on_qmp_event, &s, 2000), 0);
+	assert_string_equal(s.log, "DEVICE_DELETED net0;DEVICE_DELETED hostdev0 (matched);SHUTDOWN;");
+	assert_int_equal(vfio_release_match_status(m, 0), DONE);
+	vfio_release_match_free(m);
+
+	/* A callback's stop is the run's answer; the rest waits for dispatch. */
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	assert_int_equal(vfio_release_match_expect_exit(m, A), 0);
+	s.m = m;
+	s.log[0] = '\0';
+	s.stop_at = "STOP";
+	assert_int_equal(write(peer, "{\"event\": \"STOP\"}{\"event\": \"RESUME\"}", 36), 36);
+	assert_int_equal(vfio_release_match_run(m, q, on_qmp_event, &s, 2000), -EINTR);
+	assert_string_equal(s.log, "STOP;");
+	assert_int_equal(vfio_release_qmp_dispatch(q, on_qmp_event, &s), 1);
+	assert_string_equal(s.log, "STOP;RESUME;");
+	vfio_release_match_free(m);
+	vfio_release_qmp_close(q);
+	close(peer);
 }
 
 #define TREE(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
@@ -1214,6 +1329,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(process_through_dispatch, kernel_setup,
 						kernel_teardown),
 		cmocka_unit_test_setup_teardown(process_rereads_then_gone, kernel_setup,
+						kernel_teardown),
+		cmocka_unit_test_setup_teardown(run_timeout_bounds_rereads, kernel_setup,
+						kernel_teardown),
+		cmocka_unit_test_setup_teardown(run_passes_events_on, kernel_setup,
 						kernel_teardown),
 		TREE(why_open_opener_holds_group),
 		TREE(why_open_group_holder),

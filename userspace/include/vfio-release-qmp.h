@@ -285,11 +285,18 @@ int vfio_release_match_process(struct vfio_release_match *m);
 /*
  * Polls the handle and q (which may be NULL) and processes both until
  * every expectation is done or timeout_ms ran out (-ETIMEDOUT; < 0:
- * forever). QEMU closing q counts as vfio_release_match_qemu_gone(). The
- * matcher calls vfio_release_dispatch() and vfio_release_qmp_dispatch().
+ * forever). It bounds the kernel's re-reads too, which take up to a
+ * second each while the module is busy: past it, no more than one is
+ * begun before the run returns. QEMU closing q counts as
+ * vfio_release_match_qemu_gone(). The matcher calls vfio_release_dispatch()
+ * and vfio_release_qmp_dispatch(): every QMP event goes to the matcher
+ * first (vfio_release_match_feed_qmp()), then to cb (may be NULL), none
+ * is swallowed; replies go to their callbacks as in any dispatch. cb
+ * returns 0 to go on or a negative errno, which stops the run and is
+ * returned (the events after it wait for the next dispatch).
  */
 int vfio_release_match_run(struct vfio_release_match *m, struct vfio_release_qmp *q,
-			   int timeout_ms);
+			   vfio_release_qmp_event_cb cb, void *arg, int timeout_ms);
 
 unsigned int vfio_release_match_count(const struct vfio_release_match *m);
 enum vfio_release_match_status vfio_release_match_status(const struct vfio_release_match *m,

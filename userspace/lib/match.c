@@ -350,13 +350,16 @@ static bool vr_match_needs_reread(const struct vfio_release_match *m)
 	return false;
 }
 
-VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
+/*
+ * vfio_release_match_process() until deadline (monotonic ns, 0: none): a
+ * re-read may take a second when the module is busy, so none is begun
+ * after the deadline but the first; the rest wait for the next call.
+ */
+static int vr_match_process(struct vfio_release_match *m, uint64_t deadline)
 {
-	unsigned int i;
+	unsigned int i, reread = 0;
 	int err;
 
-	if (!m)
-		return -EINVAL;
 	if (!m->count)
 		return 1;
 	err = vfio_release_dispatch(m->vr, vr_match_on_event, m);
@@ -368,6 +371,8 @@ VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
 		if (e->status != VFIO_RELEASE_MATCH_PENDING ||
 		    vfio_release_wait_status(e->wait) != VFIO_RELEASE_WAIT_REREAD)
 			continue;
+		if (reread++ && deadline && vr_clock_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
 		err = vfio_release_wait_reread(m->vr, e->wait);
 		/* Unloaded or busy: its load is announced, or run tries again. */
 		if (err == -ENOPKG || err == -EAGAIN || err == -ESHUTDOWN)
@@ -379,48 +384,73 @@ VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
 	return vr_match_result(m);
 }
 
+VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
+{
+	if (!m)
+		return -EINVAL;
+	return vr_match_process(m, 0);
+}
+
+/* run()'s QMP side: the matcher sees each event first, then the caller. */
+struct vr_match_qmp {
+	struct vfio_release_match *m;
+	struct vfio_release_qmp *q;	/* NULL once QEMU closed it */
+	vfio_release_qmp_event_cb cb;
+	void *arg;
+	int stop;			/* what cb returned to stop */
+};
+
 /* QEMU's messages so far; its monitor closing is its exit. */
 static int vr_match_on_qmp(const struct vfio_release_qmp_message *msg, void *arg)
 {
-	vfio_release_match_feed_qmp(arg, msg);
-	return 0;
+	struct vr_match_qmp *mq = arg;
+
+	vfio_release_match_feed_qmp(mq->m, msg);
+	if (mq->cb && (mq->stop = mq->cb(msg, mq->arg)) > 0)
+		mq->stop = 0;
+	return mq->stop;
 }
 
-static int vr_match_qmp_step(struct vfio_release_match *m, struct vfio_release_qmp **q)
+static int vr_match_qmp_step(struct vr_match_qmp *mq)
 {
 	int n;
 
-	if (!*q)
+	if (!mq->q)
 		return 0;
-	n = vfio_release_qmp_dispatch(*q, vr_match_on_qmp, m);
+	n = vfio_release_qmp_dispatch(mq->q, vr_match_on_qmp, mq);
+	/* The caller's stop, whatever its value: not QEMU's close. */
+	if (mq->stop)
+		return mq->stop;
 	if (n == -ECONNRESET) {
-		vfio_release_match_qemu_gone(m, 0);
-		*q = NULL;
+		vfio_release_match_qemu_gone(mq->m, 0);
+		mq->q = NULL;
 		return 0;
 	}
 	return n < 0 ? n : 0;
 }
 
 VR_EXPORT int vfio_release_match_run(struct vfio_release_match *m, struct vfio_release_qmp *q,
-				     int timeout_ms)
+				     vfio_release_qmp_event_cb cb, void *arg, int timeout_ms)
 {
-	uint64_t deadline = vr_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000;
+	uint64_t deadline = timeout_ms < 0 ? 0 :
+			    vr_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000;
+	struct vr_match_qmp mq = { .m = m, .q = q, .cb = cb, .arg = arg };
 	int ret;
 
 	if (!m)
 		return -EINVAL;
 	/* Events vfio_release_qmp_execute() kept do not make the fd readable. */
-	ret = vr_match_qmp_step(m, &q);
+	ret = vr_match_qmp_step(&mq);
 	if (!ret)
-		ret = vfio_release_match_process(m);
+		ret = vr_match_process(m, deadline);
 	while (ret == 0) {
 		struct pollfd pfd[2] = {
 			{ .fd = vfio_release_fd(m->vr), .events = POLLIN },
-			{ .fd = q ? vfio_release_qmp_fd(q) : -1, .events = POLLIN },
+			{ .fd = mq.q ? vfio_release_qmp_fd(mq.q) : -1, .events = POLLIN },
 		};
 		int left = -1;
 
-		if (timeout_ms >= 0) {
+		if (deadline) {
 			uint64_t now = vr_clock_ns(CLOCK_MONOTONIC);
 
 			if (now >= deadline)
@@ -433,9 +463,9 @@ VR_EXPORT int vfio_release_match_run(struct vfio_release_match *m, struct vfio_r
 		if (poll(pfd, 2, left) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[1].revents)
-			ret = vr_match_qmp_step(m, &q);
+			ret = vr_match_qmp_step(&mq);
 		if (!ret)
-			ret = vfio_release_match_process(m);
+			ret = vr_match_process(m, deadline);
 	}
 	return ret < 0 ? ret : 0;
 }

@@ -495,6 +495,12 @@ static void clock_conversion(void **state)
 	assert_int_equal(vr_match_qemu_time(true, INT64_MAX / 1000, recv, -INT64_MAX), recv);
 	/* A realtime clock behind the monotonic one (set to 1970). */
 	assert_int_equal(vr_match_qemu_time(true, 50 * 1000000ULL, recv, -100 * SEC), 150 * SEC);
+	/* Far older than its receipt (the clock stepped back): clamped to the window. */
+	recv = 5000 * SEC;
+	assert_int_equal(vr_match_qemu_time(true, (1700000000ULL + 100) * 1000000, recv, off),
+			 recv - VR_MATCH_QEMU_WINDOW_NS);
+	assert_int_equal(vr_match_qemu_time(true, (1700000000ULL + 4500) * 1000000, recv, off),
+			 4500 * SEC);
 }
 
 static struct vfio_release_qmp_message *qmp(const char *json)
@@ -511,6 +517,33 @@ static uint64_t mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * The clocks' offset is the one at the message's receipt, not at the
+ * feed: a realtime clock stepped in between does not move the time.
+ * The receipt stamps are set by hand: 1000 s after boot, realtime T0;
+ * QEMU sent it 2 s before that.
+ */
+static void feed_qmp_offset_at_receipt(void **state)
+{
+	struct vfio_release_match *m = matcher();
+	struct vfio_release_qmp_message *msg;
+	uint64_t t0 = 1700000000ULL * SEC;
+	char json[256];
+
+	(void)state;
+	expect(m, "hostdev0", (struct rec)OPEN_REC(1, 0));
+	snprintf(json, sizeof(json),
+		 "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"hostdev0\"}, "
+		 "\"timestamp\": {\"seconds\": %llu, \"microseconds\": 0}}",
+		 (unsigned long long)(t0 / SEC - 2));
+	msg = qmp(json);
+	vr_qmp_message_set_received(msg, 1000 * SEC, t0);
+	vfio_release_match_feed_qmp(m, msg);
+	assert_int_equal(qemu_ns(m, 0), 998 * SEC);
+	vfio_release_qmp_message_unref(msg);
+	vfio_release_match_free(m);
 }
 
 /* QEMU's timestamp, taken now, lands between before and the receipt. */
@@ -1323,6 +1356,7 @@ int main(void)
 		cmocka_unit_test(two_expectations_one_device),
 		cmocka_unit_test(clock_conversion),
 		cmocka_unit_test(feed_qmp_converts_qemu_clock),
+		cmocka_unit_test(feed_qmp_offset_at_receipt),
 		cmocka_unit_test(feed_qmp_ignores_others),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test(names),

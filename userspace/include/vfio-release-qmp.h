@@ -304,10 +304,21 @@ enum vfio_release_match_status vfio_release_match_status(const struct vfio_relea
 const char *vfio_release_match_device(const struct vfio_release_match *m, unsigned int i);
 /* The QEMU id of an unplug, NULL for an exit expectation. */
 const char *vfio_release_match_qemu_id(const struct vfio_release_match *m, unsigned int i);
-/* When DEVICE_DELETED was sent (or QEMU went): -ENODATA until then. */
+/*
+ * When DEVICE_DELETED was sent (or QEMU went): -ENODATA until then.
+ * QEMU's timestamp is brought to CLOCK_MONOTONIC with the clocks' offset
+ * at the message's receipt, and taken no earlier than 10 minutes before
+ * that receipt (a stepped realtime clock), never after it.
+ */
 int vfio_release_match_qemu_ns(const struct vfio_release_match *m, unsigned int i,
 			       uint64_t *ns);
-/* When the kernel made the device free (its timestamp): -ENODATA until then. */
+/*
+ * When the kernel made the device free (its timestamp): -ENODATA until
+ * then. It may precede the expectation: a device free when it was added
+ * completes at DEVICE_DELETED (or QEMU's exit) with the time it became
+ * free. A caller who expects QEMU to hold the device should check that
+ * it is not free (vfio_release_get()) before device_del.
+ */
 int vfio_release_match_free_ns(const struct vfio_release_match *m, unsigned int i,
 			       uint64_t *ns);
 /*

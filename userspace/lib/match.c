@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "match.h"
+#include "qmp-internal.h"
 
 /* A re-read that could not be done yet is tried again this often. */
 #define VR_MATCH_REREAD_RETRY_MS 1000
@@ -211,6 +212,10 @@ uint64_t vr_match_qemu_time(bool have_ts, uint64_t ts_us, uint64_t received_ns,
 		return received_ns;
 	if (mono <= 0 || (uint64_t)mono > received_ns)
 		return received_ns;
+	/* Older than the window: the clock was stepped; bound the error. */
+	if (received_ns > VR_MATCH_QEMU_WINDOW_NS &&
+	    (uint64_t)mono < received_ns - VR_MATCH_QEMU_WINDOW_NS)
+		return received_ns - VR_MATCH_QEMU_WINDOW_NS;
 	return mono;
 }
 
@@ -272,14 +277,6 @@ VR_EXPORT int vfio_release_match_expect_exit(struct vfio_release_match *m, const
 	return vr_match_expect(m, NULL, device);
 }
 
-/* CLOCK_REALTIME less CLOCK_MONOTONIC now. */
-static int64_t vr_realtime_offset_ns(void)
-{
-	uint64_t mono = vr_clock_ns(CLOCK_MONOTONIC);
-
-	return (int64_t)(vr_clock_ns(CLOCK_REALTIME) - mono);
-}
-
 VR_EXPORT void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 					   const struct vfio_release_qmp_message *msg)
 {
@@ -297,7 +294,7 @@ VR_EXPORT void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 				vfio_release_qmp_message_get_string(msg, "path"),
 				vr_match_qemu_time(have_ts, us,
 						   vfio_release_qmp_message_received_ns(msg),
-						   vr_realtime_offset_ns()));
+						   vr_qmp_message_realtime_offset_ns(msg)));
 }
 
 VR_EXPORT void vfio_release_match_qemu_gone(struct vfio_release_match *m, uint64_t ns)

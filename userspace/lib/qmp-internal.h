@@ -58,6 +58,15 @@ struct json_object *vr_qmp_message_body(const struct vfio_release_qmp_message *m
 /* A reply's "id" as a string, NULL for an event or a reply without one. */
 const char *vr_qmp_message_id(const struct vfio_release_qmp_message *m);
 bool vr_qmp_message_is_reply(const struct vfio_release_qmp_message *m);
+/*
+ * CLOCK_REALTIME less CLOCK_MONOTONIC when it was received, both read at
+ * that moment: what brings QEMU's timestamps to the monotonic clock, as
+ * it was then (a later step of the realtime clock does not move it).
+ */
+int64_t vr_qmp_message_realtime_offset_ns(const struct vfio_release_qmp_message *m);
+/* For unit tests: the two receipt times. */
+void vr_qmp_message_set_received(struct vfio_release_qmp_message *m, uint64_t mono_ns,
+				 uint64_t realtime_ns);
 /* Its cost as the reader counted it: an upper bound of its memory. */
 size_t vr_qmp_message_cost(const struct vfio_release_qmp_message *m);
 

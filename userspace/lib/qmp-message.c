@@ -33,6 +33,8 @@ struct vfio_release_qmp_message {
 	bool has_timestamp;
 	uint64_t timestamp_us;
 	uint64_t received_ns;
+	/* CLOCK_REALTIME at the same moment: QEMU's timestamps are on it. */
+	uint64_t received_realtime_ns;
 	const char *id;
 	const char *error_class;
 	const char *error_desc;
@@ -40,11 +42,11 @@ struct vfio_release_qmp_message {
 	char json[];
 };
 
-static uint64_t vr_monotonic_ns(void)
+static uint64_t vr_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
@@ -109,7 +111,8 @@ static int vr_qmp_message_new(struct json_object *root, size_t cost,
 	m->cost = cost;
 	m->refs = 1;
 	m->root = root;
-	m->received_ns = vr_monotonic_ns();
+	m->received_ns = vr_clock_ns(CLOCK_MONOTONIC);
+	m->received_realtime_ns = vr_clock_ns(CLOCK_REALTIME);
 	m->event = vr_member_string(root, "event");
 	if (m->event) {
 		m->body = vr_member(root, "data", json_type_object);
@@ -464,6 +467,18 @@ const char *vr_qmp_message_id(const struct vfio_release_qmp_message *m)
 bool vr_qmp_message_is_reply(const struct vfio_release_qmp_message *m)
 {
 	return m->reply;
+}
+
+int64_t vr_qmp_message_realtime_offset_ns(const struct vfio_release_qmp_message *m)
+{
+	return (int64_t)(m->received_realtime_ns - m->received_ns);
+}
+
+void vr_qmp_message_set_received(struct vfio_release_qmp_message *m, uint64_t mono_ns,
+				 uint64_t realtime_ns)
+{
+	m->received_ns = mono_ns;
+	m->received_realtime_ns = realtime_ns;
 }
 
 size_t vr_qmp_message_cost(const struct vfio_release_qmp_message *m)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -768,12 +769,17 @@ struct fake_device {
 };
 
 static const struct fake_device *fake_devices;
+/* Each lookup this slow (a busy module), and how many were made. */
+static unsigned int fake_lookup_ms, fake_lookups;
 
 static int fake_lookup(const char *device, struct vfio_release_event **out, void *arg)
 {
 	const struct fake_device *d;
 
 	(void)arg;
+	fake_lookups++;
+	if (fake_lookup_ms)
+		usleep(fake_lookup_ms * 1000);
 	for (d = fake_devices; d && d->device; d++)
 		if (!strcmp(d->device, device)) {
 			struct rec x = { .cmd = C(GET_DEVICE), .device = device,
@@ -998,6 +1004,76 @@ static void why_states(void **state)
 	assert_int_equal(why(free_rec, NULL, &pid, who, sizeof(who)), BLOCK(NONE));
 	assert_string_equal(who, "(null)");
 	assert_int_equal(pid, 0);
+}
+
+/*
+ * 40 siblings in the group, each lookup 50 ms: why() stops looking up at
+ * its budget (200 ms here) and names nobody it did not read.
+ */
+static void why_lookup_budget(void **state)
+{
+	static const struct fake_device others[] = { { "0000:01:1f.7", S(OPEN) }, { NULL, 0 } };
+	struct tree *t = *state;
+	struct rec rec = { .device = A, .state = S(RELEASED), .seq = 2, .group = 12 };
+	struct vfio_release_match *m;
+	const char *who = "x";
+	unsigned int i, count = 40;
+	uint64_t start, took;
+	char dev[16];
+
+	pci_device(t, "0000:00:1c.0", A, 12, NULL);
+	for (i = 0; i < count - 1; i++) {
+		snprintf(dev, sizeof(dev), "0000:01:%02x.%u", 1 + i / 8, i % 8);
+		pci_device(t, "0000:00:1c.0", i == count - 2 ? "0000:01:1f.7" : dev, 12, NULL);
+	}
+	m = why_matcher(rec, others);
+	m->why_budget_ms = 200;
+	fake_lookup_ms = 50;
+	fake_lookups = 0;
+	start = mono_now();
+	assert_int_equal(vfio_release_match_why(m, 0, NULL, &who), BLOCK(GROUP_CLAIMED));
+	took = (mono_now() - start) / 1000000;
+	fake_lookup_ms = 0;
+	assert_null(who);
+	if (took >= count * 50 / 2 || fake_lookups >= count - 1)
+		fail_msg("why() took %llu ms and %u lookups; all %u take %u ms",
+			 (unsigned long long)took, fake_lookups, count - 1, (count - 1) * 50);
+	vfio_release_match_free(m);
+}
+
+/* The lowest fd free, as the limit: no directory can be opened. */
+static void no_more_fds(struct rlimit *saved)
+{
+	struct rlimit rl;
+	int fd = dup(0);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+	rl = *saved;
+	rl.rlim_cur = fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Out of file descriptors, the scan reads nothing: "not known" (-EMFILE, pid 0), not "nobody". */
+static void why_scan_out_of_fds(void **state)
+{
+	struct tree *t = *state;
+	struct rlimit saved;
+	char comm[VFIO_RELEASE_DEVICE_NAME_MAX];
+	uint32_t pid = 9;
+	int err;
+
+	(void)t;
+	process(t, 600, "cdev-user", "/dev/vfio/12", NULL);
+	no_more_fds(&saved);
+	err = vr_find_holder(A, 12, 0, false, &pid, comm);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(err, -EMFILE);
+	assert_int_equal(pid, 0);
+	/* With descriptors, the same scan finds it. */
+	assert_int_equal(vr_find_holder(A, 12, 0, false, &pid, comm), 1);
+	assert_int_equal(pid, 600);
 }
 
 /* The scan is not the caller's problem: a vanished or empty /proc is no error. */
@@ -1379,6 +1455,8 @@ int main(void)
 		TREE(why_bus_pending_slot_first),
 		TREE(why_states),
 		TREE(why_without_proc),
+		TREE(why_lookup_budget),
+		TREE(why_scan_out_of_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

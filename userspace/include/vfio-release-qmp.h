@@ -324,9 +324,13 @@ int vfio_release_match_free_ns(const struct vfio_release_match *m, unsigned int 
 /*
  * Why device i is not free now, read from the kernel's records and
  * /proc: for VFIO_RELEASE_BLOCK_OPEN the holder's pid and comm (0 and
- * NULL when no holder was found), for GROUP_CLAIMED and BUS_PENDING the
- * other device in *who. who is valid until the next call on the matcher.
- * pid and who may be NULL.
+ * NULL when no holder was found, or when /proc could not be read for
+ * want of resources, EMFILE: then the holder is unknown, not absent),
+ * for GROUP_CLAIMED and BUS_PENDING the other device in *who. who is
+ * valid until the next call on the matcher. pid and who may be NULL.
+ * The other devices' records are asked once each (not again while the
+ * module is busy) and within about 2 s in all: a device not read in time
+ * is not named. /proc is scanned once per call at most.
  *
  * The holder is a process with an fd on the device's /dev/vfio/devices/
  * vfioN or its group's /dev/vfio/N, the kernel's opener first; a process

@@ -18,6 +18,7 @@
 
 #include "match.h"
 #include "qmp-internal.h"
+#include "request.h"
 
 /* A re-read that could not be done yet is tried again this often. */
 #define VR_MATCH_REREAD_RETRY_MS 1000
@@ -32,11 +33,12 @@ static uint64_t vr_clock_ns(clockid_t clock)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Asked once: a busy module's -EAGAIN is a sibling not named, not 10 s more. */
 static int vr_match_get(const char *device, struct vfio_release_event **out, void *arg)
 {
 	struct vfio_release_match *m = arg;
 
-	return m->vr ? vfio_release_get(m->vr, device, out) : -ENODEV;
+	return m->vr ? vr_get(m->vr, device, out, 1) : -ENODEV;
 }
 
 int vr_match_alloc(struct vfio_release *vr, struct vfio_release_match **out)
@@ -48,6 +50,7 @@ int vr_match_alloc(struct vfio_release *vr, struct vfio_release_match **out)
 	m->vr = vr;
 	m->lookup = vr_match_get;
 	m->lookup_arg = m;
+	m->why_budget_ms = VR_HOLDER_LOOKUP_BUDGET_MS;
 	*out = m;
 	return 0;
 }
@@ -540,7 +543,7 @@ VR_EXPORT enum vfio_release_block vfio_release_match_why(struct vfio_release_mat
 	if (vfio_release_wait_removed(e->wait, 0))
 		return VFIO_RELEASE_BLOCK_REMOVED;
 	block = vr_block_explain(vfio_release_wait_record(e->wait, 0), m->lookup,
-				 m->lookup_arg, &holder, comm, other);
+				 m->lookup_arg, m->why_budget_ms, &holder, comm, other);
 	/* For an open device who is the holder's comm, else the other device. */
 	snprintf(m->who, sizeof(m->who), "%s", block == VFIO_RELEASE_BLOCK_OPEN ? comm : other);
 	if (pid)

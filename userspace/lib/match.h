@@ -39,6 +39,7 @@ struct vfio_release_match {
 	/* Other devices' records for vfio_release_match_why(): the handle's GET. */
 	vr_record_lookup lookup;
 	void *lookup_arg;
+	unsigned int why_budget_ms;		/* for all of one why()'s lookups */
 	char who[VFIO_RELEASE_DEVICE_NAME_MAX];	/* vfio_release_match_why()'s */
 };
 

@@ -171,7 +171,7 @@ static void checks_with_qemu(struct vfio_release_qmp *q, pid_t pid)
 	result("qmp-host-device-not-vfio", err == -EMEDIUMTYPE, "%d (%s), expected -EMEDIUMTYPE", err,
 	       strerror(-err));
 	err = vfio_release_qmp_host_device(q, "nosuch", 5000, dev, sizeof(dev));
-	result("qmp-host-device-nosuch", err == -ENODEV, "%d (%s), expected -ENODEV", err,
+	result("qmp-host-device-nosuch", err == -ENXIO, "%d (%s), expected -ENXIO", err,
 	       strerror(-err));
 	err = vfio_release_qmp_vfio_devices(q, 5000, NULL, NULL);
 	result("qmp-vfio-devices-none", err == 0, "%d, expected 0 (no vfio-pci device)", err);

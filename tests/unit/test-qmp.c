@@ -1050,8 +1050,8 @@ static void host_device(void **state)
 		      "{\"return\": \"vfio-pci\", \"id\": \"vr-12\"}" TYPES_REPLY("vr-13")
 		      "{\"return\": \"ffff:ff:ff.f\", \"id\": \"vr-14\"}"
 		      "{\"return\": \"\", \"id\": \"vr-15\"}");
-	assert_int_equal(vfio_release_qmp_host_device(p->q, "m", 1000, out, sizeof(out)), -ENODATA);
-	assert_int_equal(vfio_release_qmp_host_device(p->q, "fd", 1000, out, sizeof(out)), -ENODATA);
+	assert_int_equal(vfio_release_qmp_host_device(p->q, "m", 1000, out, sizeof(out)), -ENOMEDIUM);
+	assert_int_equal(vfio_release_qmp_host_device(p->q, "fd", 1000, out, sizeof(out)), -ENOMEDIUM);
 
 	peer_write(p, "{\"return\": \"usb-kbd\", \"id\": \"vr-16\"}" TYPES_REPLY("vr-17")
 		      "{\"id\": \"vr-18\", \"error\": {\"class\": \"DeviceNotFound\", "
@@ -1061,7 +1061,7 @@ static void host_device(void **state)
 	assert_int_equal(vfio_release_qmp_host_device(p->q, "kbd0", 1000, out, sizeof(out)),
 			 -EMEDIUMTYPE);
 	assert_int_equal(vfio_release_qmp_host_device(p->q, "nosuch", 1000, out, sizeof(out)),
-			 -ENODEV);
+			 -ENXIO);
 	assert_int_equal(vfio_release_qmp_host_device(p->q, "small", 1000, out, 5), -ENOSPC);
 	assert_int_equal(vfio_release_qmp_host_device(p->q, "", 1000, out, sizeof(out)), -EINVAL);
 }
@@ -1122,6 +1122,33 @@ static void vfio_devices(void **state)
 	assert_string_equal(s.log, "gpu1,/machine/peripheral/gpu1=0000:01:00.1;");
 }
 
+/*
+ * The errors' texts: the QMP client's own, and those shared with the
+ * kernel's side worded for both (not "the kernel's answer" for QEMU's).
+ */
+static void error_texts(void **state)
+{
+	static const struct {
+		int err;
+		const char *says;
+	} texts[] = {
+		{ -ECONNRESET, "QEMU closed" }, { -EBADMSG, "JSON" }, { -EMSGSIZE, "too long" },
+		{ -EREMOTEIO, "answered the command with an error" }, { -ENOBUFS, "dispatch" },
+		{ -ENXIO, "QEMU has no such device" }, { -EMEDIUMTYPE, "not a vfio-pci device" },
+		{ -ENOMEDIUM, "does not know the host device" },
+		{ -EPROTO, "did not match the request" }, { -ENODATA, "does not carry" },
+		{ -ENODEV, "not bound to vfio-pci" },
+	};
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		if (!strstr(vfio_release_strerror(texts[i].err), texts[i].says))
+			fail_msg("%d: \"%s\" does not say \"%s\"", texts[i].err,
+				 vfio_release_strerror(texts[i].err), texts[i].says);
+	assert_null(strstr(vfio_release_strerror(-EPROTO), "kernel"));
+}
+
 #define PAIR(t) cmocka_unit_test_setup_teardown(t, pair_setup, pair_teardown)
 
 int main(void)
@@ -1158,6 +1185,7 @@ int main(void)
 		cmocka_unit_test(connect_flooded),
 		PAIR(host_device),
 		PAIR(vfio_devices),
+		cmocka_unit_test(error_texts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

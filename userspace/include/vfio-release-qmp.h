@@ -21,7 +21,16 @@
  *                did not fit the question
  *   -EREMOTEIO   QEMU answered a command with an error (its class and
  *                description are in the reply)
+ *   -ENOBUFS     execute() kept as many messages as it may: dispatch
  *   -ETIMEDOUT   no answer in time
+ *   -ENXIO       QEMU has no such device (id or QOM path)
+ *   -EMEDIUMTYPE QEMU's device is not a vfio-pci device
+ *   -ENOMEDIUM   QEMU does not know the host device of its vfio-pci
+ *                device (given as a file descriptor, or an mdev)
+ *   -ENODATA     a message or a match does not have the time asked for
+ *   -ENODEV      (the matcher) a host device is not, or no longer,
+ *                watched by the module, as in vfio-release.h
+ * vfio_release_strerror() has a text for each that fits both headers.
  */
 #ifndef VFIO_RELEASE_QMP_H
 #define VFIO_RELEASE_QMP_H
@@ -188,9 +197,10 @@ int vfio_release_qmp_execute(struct vfio_release_qmp *q, const char *command,
  * or, as for device_del, a QOM path ("/machine/peripheral-anon/device[0]").
  * vfio-pci is every type QEMU lists as implementing it
  * (vfio-pci-nohotplug too). timeout_ms bounds all the commands it takes.
- * -ENODEV when QEMU has no such device, -EMEDIUMTYPE when it is not a
- * vfio-pci device, -ENODATA when QEMU does not know (the device was
- * given as a file descriptor, or is an mdev): the caller must say.
+ * -ENXIO when QEMU has no such device, -EMEDIUMTYPE when it is not a
+ * vfio-pci device, -ENOMEDIUM when QEMU does not know its host device
+ * (it was given as a file descriptor, or is an mdev): the caller must
+ * say.
  */
 int vfio_release_qmp_host_device(struct vfio_release_qmp *q, const char *id,
 				 int timeout_ms, char *out, size_t size);

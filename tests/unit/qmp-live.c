@@ -127,6 +127,60 @@ static void check_matcher_qemu_side(const struct vfio_release_qmp_message *msg,
 	vfio_release_match_free(m);
 }
 
+struct deleted_path {
+	const char *path;
+	bool seen;
+	struct vfio_release_qmp_message *msg;
+};
+
+static int on_deleted_path(const struct vfio_release_qmp_message *ev, void *arg)
+{
+	struct deleted_path *d = arg;
+	const char *path = vfio_release_qmp_message_get_string(ev, "path");
+
+	if (!strcmp(vfio_release_qmp_message_event(ev), "DEVICE_DELETED") && path &&
+	    !strcmp(path, d->path) && !d->seen) {
+		d->seen = true;
+		d->msg = vfio_release_qmp_message_ref((struct vfio_release_qmp_message *)ev);
+	}
+	return 0;
+}
+
+/*
+ * A device without an id, unplugged by its QOM path: real QEMU's
+ * DEVICE_DELETED (data.path only) ends an unplug expected by that path.
+ */
+static void check_unplug_by_path(struct vfio_release_qmp *q)
+{
+	const char *dev = "0000:00:1f.0";
+	struct deleted_path d = { .path = "/machine/peripheral-anon/device[0]" };
+	struct vfio_release_match *m = NULL;
+	struct vfio_release_wait *w = NULL;
+	uint64_t ns = 0;
+	int err;
+
+	err = vfio_release_qmp_execute(q, "device_add", "{\"driver\": \"usb-kbd\"}", 5000, NULL);
+	if (!err)
+		err = vfio_release_qmp_execute(q, "device_del", "{\"id\": "
+					       "\"/machine/peripheral-anon/device[0]\"}", 5000, NULL);
+	if (!err)
+		err = pump(q, on_deleted_path, &d, &d.seen);
+	if (err > 0)
+		err = 0;
+	if (!err && d.msg && !vr_match_alloc(NULL, &m) &&
+	    !vr_wait_alloc(&dev, 1, VFIO_RELEASE_STATE_FREE, &w) &&
+	    vr_match_add(m, d.path, w) == 0) {
+		vfio_release_match_feed_qmp(m, d.msg);
+		err = vfio_release_match_qemu_ns(m, 0, &ns);
+	} else if (!err) {
+		err = -EPROTO;
+	}
+	result("qmp-matcher-unplug-by-qom-path", !err, "%d (%s): %s", err, strerror(-err),
+	       d.msg ? vfio_release_qmp_message_json(d.msg) : "no DEVICE_DELETED with that path");
+	vfio_release_match_free(m);
+	vfio_release_qmp_message_unref(d.msg);
+}
+
 struct owed {
 	bool called;
 	int err;
@@ -171,7 +225,7 @@ static void checks_with_qemu(struct vfio_release_qmp *q, pid_t pid)
 	result("qmp-host-device-not-vfio", err == -EMEDIUMTYPE, "%d (%s), expected -EMEDIUMTYPE", err,
 	       strerror(-err));
 	err = vfio_release_qmp_host_device(q, "nosuch", 5000, dev, sizeof(dev));
-	result("qmp-host-device-nosuch", err == -ENODEV, "%d (%s), expected -ENODEV", err,
+	result("qmp-host-device-nosuch", err == -ENXIO, "%d (%s), expected -ENXIO", err,
 	       strerror(-err));
 	err = vfio_release_qmp_vfio_devices(q, 5000, NULL, NULL);
 	result("qmp-vfio-devices-none", err == 0, "%d, expected 0 (no vfio-pci device)", err);
@@ -189,6 +243,7 @@ static void checks_with_qemu(struct vfio_release_qmp *q, pid_t pid)
 	else
 		result("qmp-matcher-real-device-deleted", false, "no DEVICE_DELETED to feed");
 	vfio_release_qmp_message_unref(d.msg);
+	check_unplug_by_path(q);
 
 	/*
 	 * Stopped, QEMU cannot answer before it dies: the command is pending

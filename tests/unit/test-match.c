@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "handle.h"
 #include "netlink-builder.h"
 #include "match.h"
+#include "qmp-internal.h"
 #include "wait-state.h"
 
 #define A "0000:01:00.0"
@@ -416,6 +419,39 @@ static void deleted_for_other_ids(void **state)
 	vfio_release_match_free(m);
 }
 
+/*
+ * device_del by QOM path: a device without an id has only that, and its
+ * DEVICE_DELETED only data.path. A path is matched exactly; an id still
+ * matches its own path.
+ */
+static void deleted_by_qom_path(void **state)
+{
+	struct vfio_release_match *m = matcher();
+	uint64_t ns;
+
+	(void)state;
+	expect(m, "/machine/peripheral-anon/device[0]", (struct rec)OPEN_REC(1, 0));
+	expect(m, "/machine/peripheral/hostdev0", (struct rec)OPEN_REC(1, 0));
+	expect(m, "hostdev1", (struct rec)OPEN_REC(1, 0));
+	vr_match_device_deleted(m, NULL, "/machine/peripheral-anon/device[1]", 50);
+	vr_match_device_deleted(m, "hostdev0x", "/machine/peripheral/hostdev0x", 50);
+	vr_match_device_deleted(m, NULL, "/machine/peripheral-anon/device[0]/x", 50);
+	/* data.device is an id, never a path. */
+	vr_match_device_deleted(m, "/machine/peripheral-anon/device[0]", NULL, 50);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 0, &ns), -ENODATA);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 1, &ns), -ENODATA);
+	vr_match_device_deleted(m, NULL, "/machine/peripheral-anon/device[0]", 100);
+	assert_int_equal(qemu_ns(m, 0), 100);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 1, &ns), -ENODATA);
+	vr_match_device_deleted(m, "hostdev0", "/machine/peripheral/hostdev0", 200);
+	assert_int_equal(qemu_ns(m, 1), 200);
+	assert_int_equal(vfio_release_match_qemu_ns(m, 2, &ns), -ENODATA);
+	vr_match_device_deleted(m, NULL, "/machine/peripheral/hostdev1", 300);
+	assert_int_equal(qemu_ns(m, 2), 300);
+	assert_int_equal(qemu_ns(m, 0), 100);
+	vfio_release_match_free(m);
+}
+
 /* Two unplugs of one id (a retried device_del): one message ends both. */
 static void two_expectations_one_device(void **state)
 {
@@ -460,6 +496,12 @@ static void clock_conversion(void **state)
 	assert_int_equal(vr_match_qemu_time(true, INT64_MAX / 1000, recv, -INT64_MAX), recv);
 	/* A realtime clock behind the monotonic one (set to 1970). */
 	assert_int_equal(vr_match_qemu_time(true, 50 * 1000000ULL, recv, -100 * SEC), 150 * SEC);
+	/* Far older than its receipt (the clock stepped back): clamped to the window. */
+	recv = 5000 * SEC;
+	assert_int_equal(vr_match_qemu_time(true, (1700000000ULL + 100) * 1000000, recv, off),
+			 recv - VR_MATCH_QEMU_WINDOW_NS);
+	assert_int_equal(vr_match_qemu_time(true, (1700000000ULL + 4500) * 1000000, recv, off),
+			 4500 * SEC);
 }
 
 static struct vfio_release_qmp_message *qmp(const char *json)
@@ -476,6 +518,33 @@ static uint64_t mono_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * The clocks' offset is the one at the message's receipt, not at the
+ * feed: a realtime clock stepped in between does not move the time.
+ * The receipt stamps are set by hand: 1000 s after boot, realtime T0;
+ * QEMU sent it 2 s before that.
+ */
+static void feed_qmp_offset_at_receipt(void **state)
+{
+	struct vfio_release_match *m = matcher();
+	struct vfio_release_qmp_message *msg;
+	uint64_t t0 = 1700000000ULL * SEC;
+	char json[256];
+
+	(void)state;
+	expect(m, "hostdev0", (struct rec)OPEN_REC(1, 0));
+	snprintf(json, sizeof(json),
+		 "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"hostdev0\"}, "
+		 "\"timestamp\": {\"seconds\": %llu, \"microseconds\": 0}}",
+		 (unsigned long long)(t0 / SEC - 2));
+	msg = qmp(json);
+	vr_qmp_message_set_received(msg, 1000 * SEC, t0);
+	vfio_release_match_feed_qmp(m, msg);
+	assert_int_equal(qemu_ns(m, 0), 998 * SEC);
+	vfio_release_qmp_message_unref(msg);
+	vfio_release_match_free(m);
 }
 
 /* QEMU's timestamp, taken now, lands between before and the receipt. */
@@ -700,12 +769,17 @@ struct fake_device {
 };
 
 static const struct fake_device *fake_devices;
+/* Each lookup this slow (a busy module), and how many were made. */
+static unsigned int fake_lookup_ms, fake_lookups;
 
 static int fake_lookup(const char *device, struct vfio_release_event **out, void *arg)
 {
 	const struct fake_device *d;
 
 	(void)arg;
+	fake_lookups++;
+	if (fake_lookup_ms)
+		usleep(fake_lookup_ms * 1000);
 	for (d = fake_devices; d && d->device; d++)
 		if (!strcmp(d->device, device)) {
 			struct rec x = { .cmd = C(GET_DEVICE), .device = device,
@@ -932,6 +1006,76 @@ static void why_states(void **state)
 	assert_int_equal(pid, 0);
 }
 
+/*
+ * 40 siblings in the group, each lookup 50 ms: why() stops looking up at
+ * its budget (200 ms here) and names nobody it did not read.
+ */
+static void why_lookup_budget(void **state)
+{
+	static const struct fake_device others[] = { { "0000:01:1f.7", S(OPEN) }, { NULL, 0 } };
+	struct tree *t = *state;
+	struct rec rec = { .device = A, .state = S(RELEASED), .seq = 2, .group = 12 };
+	struct vfio_release_match *m;
+	const char *who = "x";
+	unsigned int i, count = 40;
+	uint64_t start, took;
+	char dev[16];
+
+	pci_device(t, "0000:00:1c.0", A, 12, NULL);
+	for (i = 0; i < count - 1; i++) {
+		snprintf(dev, sizeof(dev), "0000:01:%02x.%u", 1 + i / 8, i % 8);
+		pci_device(t, "0000:00:1c.0", i == count - 2 ? "0000:01:1f.7" : dev, 12, NULL);
+	}
+	m = why_matcher(rec, others);
+	m->why_budget_ms = 200;
+	fake_lookup_ms = 50;
+	fake_lookups = 0;
+	start = mono_now();
+	assert_int_equal(vfio_release_match_why(m, 0, NULL, &who), BLOCK(GROUP_CLAIMED));
+	took = (mono_now() - start) / 1000000;
+	fake_lookup_ms = 0;
+	assert_null(who);
+	if (took >= count * 50 / 2 || fake_lookups >= count - 1)
+		fail_msg("why() took %llu ms and %u lookups; all %u take %u ms",
+			 (unsigned long long)took, fake_lookups, count - 1, (count - 1) * 50);
+	vfio_release_match_free(m);
+}
+
+/* The lowest fd free, as the limit: no directory can be opened. */
+static void no_more_fds(struct rlimit *saved)
+{
+	struct rlimit rl;
+	int fd = dup(0);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, saved), 0);
+	rl = *saved;
+	rl.rlim_cur = fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+}
+
+/* Out of file descriptors, the scan reads nothing: "not known" (-EMFILE, pid 0), not "nobody". */
+static void why_scan_out_of_fds(void **state)
+{
+	struct tree *t = *state;
+	struct rlimit saved;
+	char comm[VFIO_RELEASE_DEVICE_NAME_MAX];
+	uint32_t pid = 9;
+	int err;
+
+	(void)t;
+	process(t, 600, "cdev-user", "/dev/vfio/12", NULL);
+	no_more_fds(&saved);
+	err = vr_find_holder(A, 12, 0, false, &pid, comm);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(err, -EMFILE);
+	assert_int_equal(pid, 0);
+	/* With descriptors, the same scan finds it. */
+	assert_int_equal(vr_find_holder(A, 12, 0, false, &pid, comm), 1);
+	assert_int_equal(pid, 600);
+}
+
 /* The scan is not the caller's problem: a vanished or empty /proc is no error. */
 static void why_without_proc(void **state)
 {
@@ -964,6 +1108,7 @@ struct kernel {
 	struct queue req, ev;
 	struct rec state_of_a;	/* what a GET of A answers */
 	int get_errno;		/* non-zero: GETs fail with it */
+	unsigned int get_delay_ms;	/* each GET answered this late */
 };
 
 static struct kernel *the_kernel;
@@ -1025,6 +1170,8 @@ static int kernel_send(struct nl_sock *sk, struct nl_msg *msg)
 	uint32_t s = hdr->nlmsg_seq;
 
 	(void)sk;
+	if (hdr->nlmsg_type != GENL_ID_CTRL && k->get_delay_ms)
+		usleep(k->get_delay_ms * 1000);
 	if (hdr->nlmsg_type == GENL_ID_CTRL) {
 		/* nlctrl's notify group, then vfio_release by name. */
 		struct nlattr *tb[CTRL_ATTR_MAX + 1];
@@ -1121,7 +1268,7 @@ static void process_through_dispatch(void **state)
 	assert_int_equal(vfio_release_match_status(m, 0), DONE);
 	assert_int_equal(free_ns(m, 0), 700);
 	/* Done in time: run returns at once. */
-	assert_int_equal(vfio_release_match_run(m, NULL, 0), 0);
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, 0), 0);
 	vfio_release_match_free(m);
 }
 
@@ -1142,7 +1289,7 @@ static void process_rereads_then_gone(void **state)
 	assert_int_equal(vfio_release_match_process(m), 0);
 	/* It comes back with the device open; no events: still pending. */
 	k->get_errno = 0;
-	assert_int_equal(vfio_release_match_run(m, NULL, 20), -ETIMEDOUT);
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, 20), -ETIMEDOUT);
 	assert_int_equal(vfio_release_match_status(m, 0), PENDING);
 	/* Lost again, and by the re-read it is not watched any more. */
 	push(&k->ev, test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
@@ -1150,8 +1297,118 @@ static void process_rereads_then_gone(void **state)
 	k->get_errno = ENODEV;
 	assert_int_equal(vfio_release_match_process(m), -ENODEV);
 	assert_int_equal(vfio_release_match_status(m, 0), GONE);
-	assert_int_equal(vfio_release_match_run(m, NULL, 20), -ENODEV);
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, 20), -ENODEV);
 	vfio_release_match_free(m);
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_now() / 1000000;
+}
+
+/*
+ * Eight expectations to re-read, each re-read a busy module's slow
+ * -EAGAIN: run's timeout stops them, it does not wait for all eight.
+ */
+static void run_timeout_bounds_rereads(void **state)
+{
+	struct kernel *k = *state;
+	struct vfio_release_match *m = NULL;
+	unsigned int i, delay = 200, count = 8;
+	uint64_t start, took;
+
+	k->state_of_a = (struct rec)OPEN_REC(1, 0);
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	for (i = 0; i < count; i++)
+		assert_int_equal(vfio_release_match_expect_exit(m, A), (int)i);
+	vfio_release_match_qemu_gone(m, 5);
+	push(&k->ev, test_family_msg(CTRL_CMD_NEWFAMILY, VFIO_RELEASE_GENL_NAME,
+				     TEST_FAMILY, 9, 0));
+	k->get_errno = EAGAIN;
+	k->get_delay_ms = delay;
+	start = mono_ms();
+	assert_int_equal(vfio_release_match_run(m, NULL, NULL, NULL, delay / 2), -ETIMEDOUT);
+	took = mono_ms() - start;
+	if (took >= count * delay / 2)
+		fail_msg("run(%u ms) took %llu ms; all %u re-reads take %u ms", delay / 2,
+			 (unsigned long long)took, count, count * delay);
+	vfio_release_match_free(m);
+}
+
+/* A QMP connection on a socketpair; the test writes QEMU's side. */
+static struct vfio_release_qmp *qmp_pair(int *peer)
+{
+	struct vfio_release_qmp *q = NULL;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(vr_qmp_adopt(sv[0], &q), 0);
+	*peer = sv[1];
+	return q;
+}
+
+struct seen_events {
+	struct vfio_release_match *m;
+	char log[256];
+	const char *stop_at;
+};
+
+/* Logs each event, with whether the matcher had seen it already. */
+static int on_qmp_event(const struct vfio_release_qmp_message *ev, void *arg)
+{
+	struct seen_events *s = arg;
+	const char *name = vfio_release_qmp_message_event(ev);
+	const char *dev = vfio_release_qmp_message_get_string(ev, "device");
+	size_t len = strlen(s->log);
+	uint64_t ns;
+
+	snprintf(s->log + len, sizeof(s->log) - len, "%s%s%s%s;", name, dev ? " " : "",
+		 dev ?: "", dev && !strcmp(dev, "hostdev0") &&
+		 !vfio_release_match_qemu_ns(s->m, 0, &ns) ? " (matched)" : "");
+	return s->stop_at && !strcmp(name, s->stop_at) ? -EINTR : 0;
+}
+
+#define DELETED(id) "{\"event\": \"DEVICE_DELETED\", \"data\": {\"device\": \"" id "\", " \
+		    "\"path\": \"/machine/peripheral/" id "\"}}"
+
+/* run() hands every QMP event on, after the matcher saw it; cb can stop it. */
+static void run_passes_events_on(void **state)
+{
+	static const char events[] = DELETED("net0") DELETED("hostdev0")
+				     "{\"event\": \"SHUTDOWN\", \"data\": {\"guest\": true}}";
+	struct kernel *k = *state;
+	struct vfio_release_match *m = NULL;
+	struct seen_events s = { .log = "" };
+	struct vfio_release_qmp *q;
+	int peer;
+
+	k->state_of_a = (struct rec)OPEN_REC(1, 0);
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	s.m = m;
+	assert_int_equal(vfio_release_match_expect_unplug(m, "hostdev0", A), 0);
+	q = qmp_pair(&peer);
+	assert_int_equal(write(peer, events, sizeof(events) - 1), (ssize_t)sizeof(events) - 1);
+	kernel_event(k, (struct rec)RELEASED(2, 1));
+	kernel_event(k, (struct rec)FREED(3, 1, 700, 1));
+	assert_int_equal(vfio_release_match_run(m, q, on_qmp_event, &s, 2000), 0);
+	assert_string_equal(s.log, "DEVICE_DELETED net0;DEVICE_DELETED hostdev0 (matched);SHUTDOWN;");
+	assert_int_equal(vfio_release_match_status(m, 0), DONE);
+	vfio_release_match_free(m);
+
+	/* A callback's stop is the run's answer; the rest waits for dispatch. */
+	assert_int_equal(vfio_release_match_new(k->vr, &m), 0);
+	assert_int_equal(vfio_release_match_expect_exit(m, A), 0);
+	s.m = m;
+	s.log[0] = '\0';
+	s.stop_at = "STOP";
+	assert_int_equal(write(peer, "{\"event\": \"STOP\"}{\"event\": \"RESUME\"}", 36), 36);
+	assert_int_equal(vfio_release_match_run(m, q, on_qmp_event, &s, 2000), -EINTR);
+	assert_string_equal(s.log, "STOP;");
+	assert_int_equal(vfio_release_qmp_dispatch(q, on_qmp_event, &s), 1);
+	assert_string_equal(s.log, "STOP;RESUME;");
+	vfio_release_match_free(m);
+	vfio_release_qmp_close(q);
+	close(peer);
 }
 
 #define TREE(f) cmocka_unit_test_setup_teardown(f, tree_setup, tree_teardown)
@@ -1171,15 +1428,21 @@ int main(void)
 		cmocka_unit_test(reread_keeps_or_renews_free_time),
 		cmocka_unit_test(duplicate_deleted_keeps_first),
 		cmocka_unit_test(deleted_for_other_ids),
+		cmocka_unit_test(deleted_by_qom_path),
 		cmocka_unit_test(two_expectations_one_device),
 		cmocka_unit_test(clock_conversion),
 		cmocka_unit_test(feed_qmp_converts_qemu_clock),
+		cmocka_unit_test(feed_qmp_offset_at_receipt),
 		cmocka_unit_test(feed_qmp_ignores_others),
 		cmocka_unit_test(bad_arguments),
 		cmocka_unit_test(names),
 		cmocka_unit_test_setup_teardown(process_through_dispatch, kernel_setup,
 						kernel_teardown),
 		cmocka_unit_test_setup_teardown(process_rereads_then_gone, kernel_setup,
+						kernel_teardown),
+		cmocka_unit_test_setup_teardown(run_timeout_bounds_rereads, kernel_setup,
+						kernel_teardown),
+		cmocka_unit_test_setup_teardown(run_passes_events_on, kernel_setup,
 						kernel_teardown),
 		TREE(why_open_opener_holds_group),
 		TREE(why_open_group_holder),
@@ -1192,6 +1455,8 @@ int main(void)
 		TREE(why_bus_pending_slot_first),
 		TREE(why_states),
 		TREE(why_without_proc),
+		TREE(why_lookup_budget),
+		TREE(why_scan_out_of_fds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

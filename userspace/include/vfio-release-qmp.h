@@ -15,12 +15,22 @@
  * LIBVFIO_RELEASE_1.1. Errors with a meaning here:
  *   -ECONNRESET  QEMU closed the monitor (it exited, or was killed)
  *   -EBADMSG     QEMU sent something that is not a JSON object
- *   -EMSGSIZE    a message was longer than VFIO_RELEASE_QMP_MESSAGE_MAX
+ *   -EMSGSIZE    a message was longer than VFIO_RELEASE_QMP_MESSAGE_MAX,
+ *                or would cost json-c too much memory (see there)
  *   -EPROTO      the peer is not a QMP monitor (no greeting), or an answer
  *                did not fit the question
  *   -EREMOTEIO   QEMU answered a command with an error (its class and
  *                description are in the reply)
+ *   -ENOBUFS     execute() kept as many messages as it may: dispatch
  *   -ETIMEDOUT   no answer in time
+ *   -ENXIO       QEMU has no such device (id or QOM path)
+ *   -EMEDIUMTYPE QEMU's device is not a vfio-pci device
+ *   -ENOMEDIUM   QEMU does not know the host device of its vfio-pci
+ *                device (given as a file descriptor, or an mdev)
+ *   -ENODATA     a message or a match does not have the time asked for
+ *   -ENODEV      (the matcher) a host device is not, or no longer,
+ *                watched by the module, as in vfio-release.h
+ * vfio_release_strerror() has a text for each that fits both headers.
  */
 #ifndef VFIO_RELEASE_QMP_H
 #define VFIO_RELEASE_QMP_H
@@ -35,7 +45,15 @@
 extern "C" {
 #endif
 
-/* The longest message read from or built for a monitor, in bytes. */
+/*
+ * The longest message read from or built for a monitor, in bytes. What
+ * json-c needs for a message is bounded too: counting 1 KiB for each
+ * object, 256 bytes for each array, 128 for each other member or
+ * element, plus its text, a message may count 16 MiB (-EMSGSIZE beyond;
+ * QEMU 7.2's largest answer, query-qmp-schema, counts under 8 MiB), and
+ * the messages vfio_release_qmp_execute() keeps 16 MiB, so that one
+ * connection holds about 33 MiB at most, however hostile its peer.
+ */
 #define VFIO_RELEASE_QMP_MESSAGE_MAX (1024 * 1024)
 
 struct vfio_release_qmp;
@@ -56,8 +74,10 @@ struct vfio_release_qmp_message *
 vfio_release_qmp_message_unref(struct vfio_release_qmp_message *m);
 /*
  * One message as QEMU sends it (JSON text, len bytes, no NUL needed):
- * -EBADMSG when it is not one JSON object, -EMSGSIZE when it is longer
- * than VFIO_RELEASE_QMP_MESSAGE_MAX. Its receipt time is now.
+ * -EBADMSG when it is not one JSON object (or a string or key in it
+ * escapes a NUL, "\u0000", which C would read as its end), -EMSGSIZE
+ * when it is longer than VFIO_RELEASE_QMP_MESSAGE_MAX or would cost
+ * json-c too much memory (see there). Its receipt time is now.
  */
 int vfio_release_qmp_message_new_from_json(const char *text, size_t len,
 					   struct vfio_release_qmp_message **out);
@@ -111,7 +131,9 @@ const char *vfio_release_qmp_version(const struct vfio_release_qmp *q);
  * first, or the connection was closed), -EBADMSG or -EMSGSIZE (its
  * stream broke). Otherwise err is -EREMOTEIO for an error reply, 0 for a
  * "return". Each callback is called exactly once. Callbacks may send,
- * but must not dispatch, execute or close the connection.
+ * but must not dispatch, execute or close the connection; one called
+ * with reply NULL finds the connection dead: a send from it fails (with
+ * -ECONNRESET, or the stream's error) and nothing reaches QEMU.
  */
 typedef void (*vfio_release_qmp_reply_cb)(const struct vfio_release_qmp_message *reply,
 					  int err, void *arg);
@@ -138,7 +160,8 @@ int vfio_release_qmp_send(struct vfio_release_qmp *q, const char *command,
  * vfio_release_qmp_execute() first. Returns how many were delivered, or a
  * negative errno: -ECONNRESET once QEMU closed the monitor (after all it
  * sent was delivered; again on every later call), -EBADMSG or -EMSGSIZE
- * for bad input (the connection is then unusable), or what cb returned
+ * for bad input, what recv(2) said when it failed otherwise (the
+ * connection is then unusable, replies owed fail), or what cb returned
  * to stop (the messages after that one wait for the next dispatch).
  * Messages need no separator (QEMU's "pretty" output is read too). One
  * call reads the socket at most 64 times, and leaves nothing buffered
@@ -151,7 +174,8 @@ int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release_qmp_event
  * Sends a command and waits at most timeout_ms (< 0: forever) for its
  * reply, a new reference for the caller (reply may be NULL). Other
  * messages read meanwhile (events, replies to vfio_release_qmp_send())
- * are kept for the next dispatch, up to 1024 of them or 4 MiB: beyond, it
+ * are kept for the next dispatch, up to 1024 of them or a cost of 16 MiB
+ * (see VFIO_RELEASE_QMP_MESSAGE_MAX): beyond, it
  * stops reading and returns -ENOBUFS (nothing is lost but this command's
  * reply). Returns -EREMOTEIO (with the reply) when QEMU answered with an
  * error; after -ETIMEDOUT, -ENOBUFS or -ECONNRESET its reply is dropped
@@ -173,18 +197,23 @@ int vfio_release_qmp_execute(struct vfio_release_qmp *q, const char *command,
  * or, as for device_del, a QOM path ("/machine/peripheral-anon/device[0]").
  * vfio-pci is every type QEMU lists as implementing it
  * (vfio-pci-nohotplug too). timeout_ms bounds all the commands it takes.
- * -ENODEV when QEMU has no such device, -EMEDIUMTYPE when it is not a
- * vfio-pci device, -ENODATA when QEMU does not know (the device was
- * given as a file descriptor, or is an mdev): the caller must say.
+ * -ENXIO when QEMU has no such device, -EMEDIUMTYPE when it is not a
+ * vfio-pci device, -ENOMEDIUM when QEMU does not know its host device
+ * (it was given as a file descriptor, or is an mdev): the caller must
+ * say.
  */
 int vfio_release_qmp_host_device(struct vfio_release_qmp *q, const char *id,
 				 int timeout_ms, char *out, size_t size);
 /*
  * Calls cb for every vfio-pci device of the QEMU, with its QOM id (NULL
- * for a device without one) and its host device (NULL when unknown).
- * Returns how many, or a negative errno (cb's, to stop).
+ * for a device without one), its QOM path ("/machine/peripheral/ID" or
+ * "/machine/peripheral-anon/device[N]": what device_del and the matcher
+ * take for a device without an id) and its host device (NULL when
+ * unknown). A device deleted while it is listed is left out. Returns
+ * how many, or a negative errno (cb's, to stop).
  */
-typedef int (*vfio_release_qmp_device_cb)(const char *id, const char *device, void *arg);
+typedef int (*vfio_release_qmp_device_cb)(const char *id, const char *qom_path,
+					  const char *device, void *arg);
 int vfio_release_qmp_vfio_devices(struct vfio_release_qmp *q, int timeout_ms,
 				  vfio_release_qmp_device_cb cb, void *arg);
 
@@ -233,7 +262,8 @@ void vfio_release_match_free(struct vfio_release_match *m);
 /*
  * Adds an expectation; returns its index (from 0, in the order added) or
  * a negative errno (those of vfio_release_wait_new()). qemu_id is the
- * device's id as given to device_del.
+ * device's id as given to device_del, or its QOM path
+ * ("/machine/peripheral-anon/device[0]", as device_del takes too).
  */
 int vfio_release_match_expect_unplug(struct vfio_release_match *m, const char *qemu_id,
 				     const char *device);
@@ -241,8 +271,9 @@ int vfio_release_match_expect_exit(struct vfio_release_match *m, const char *dev
 
 /*
  * Applies one QMP message: DEVICE_DELETED ends the unplugs of its id
- * (data.device, or data.path "/machine/peripheral/ID"); a repeated one
- * keeps the first one's time. Other messages are ignored.
+ * (data.device, or data.path "/machine/peripheral/ID") and those by QOM
+ * path (data.path, exactly); a repeated one keeps the first one's time.
+ * Other messages are ignored.
  */
 void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 				 const struct vfio_release_qmp_message *msg);
@@ -264,11 +295,18 @@ int vfio_release_match_process(struct vfio_release_match *m);
 /*
  * Polls the handle and q (which may be NULL) and processes both until
  * every expectation is done or timeout_ms ran out (-ETIMEDOUT; < 0:
- * forever). QEMU closing q counts as vfio_release_match_qemu_gone(). The
- * matcher calls vfio_release_dispatch() and vfio_release_qmp_dispatch().
+ * forever). It bounds the kernel's re-reads too, which take up to a
+ * second each while the module is busy: past it, no more than one is
+ * begun before the run returns. QEMU closing q counts as
+ * vfio_release_match_qemu_gone(). The matcher calls vfio_release_dispatch()
+ * and vfio_release_qmp_dispatch(): every QMP event goes to the matcher
+ * first (vfio_release_match_feed_qmp()), then to cb (may be NULL), none
+ * is swallowed; replies go to their callbacks as in any dispatch. cb
+ * returns 0 to go on or a negative errno, which stops the run and is
+ * returned (the events after it wait for the next dispatch).
  */
 int vfio_release_match_run(struct vfio_release_match *m, struct vfio_release_qmp *q,
-			   int timeout_ms);
+			   vfio_release_qmp_event_cb cb, void *arg, int timeout_ms);
 
 unsigned int vfio_release_match_count(const struct vfio_release_match *m);
 enum vfio_release_match_status vfio_release_match_status(const struct vfio_release_match *m,
@@ -276,18 +314,33 @@ enum vfio_release_match_status vfio_release_match_status(const struct vfio_relea
 const char *vfio_release_match_device(const struct vfio_release_match *m, unsigned int i);
 /* The QEMU id of an unplug, NULL for an exit expectation. */
 const char *vfio_release_match_qemu_id(const struct vfio_release_match *m, unsigned int i);
-/* When DEVICE_DELETED was sent (or QEMU went): -ENODATA until then. */
+/*
+ * When DEVICE_DELETED was sent (or QEMU went): -ENODATA until then.
+ * QEMU's timestamp is brought to CLOCK_MONOTONIC with the clocks' offset
+ * at the message's receipt, and taken no earlier than 10 minutes before
+ * that receipt (a stepped realtime clock), never after it.
+ */
 int vfio_release_match_qemu_ns(const struct vfio_release_match *m, unsigned int i,
 			       uint64_t *ns);
-/* When the kernel made the device free (its timestamp): -ENODATA until then. */
+/*
+ * When the kernel made the device free (its timestamp): -ENODATA until
+ * then. It may precede the expectation: a device free when it was added
+ * completes at DEVICE_DELETED (or QEMU's exit) with the time it became
+ * free. A caller who expects QEMU to hold the device should check that
+ * it is not free (vfio_release_get()) before device_del.
+ */
 int vfio_release_match_free_ns(const struct vfio_release_match *m, unsigned int i,
 			       uint64_t *ns);
 /*
  * Why device i is not free now, read from the kernel's records and
  * /proc: for VFIO_RELEASE_BLOCK_OPEN the holder's pid and comm (0 and
- * NULL when no holder was found), for GROUP_CLAIMED and BUS_PENDING the
- * other device in *who. who is valid until the next call on the matcher.
- * pid and who may be NULL.
+ * NULL when no holder was found, or when /proc could not be read for
+ * want of resources, EMFILE: then the holder is unknown, not absent),
+ * for GROUP_CLAIMED and BUS_PENDING the other device in *who. who is
+ * valid until the next call on the matcher. pid and who may be NULL.
+ * The other devices' records are asked once each (not again while the
+ * module is busy) and within about 2 s in all: a device not read in time
+ * is not named. /proc is scanned once per call at most.
  *
  * The holder is a process with an fd on the device's /dev/vfio/devices/
  * vfioN or its group's /dev/vfio/N, the kernel's opener first; a process

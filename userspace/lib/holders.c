@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "holders.h"
@@ -59,11 +60,21 @@ static unsigned int vr_classify(const struct vr_targets *t, const char *target)
 }
 
 /*
- * The bits process pid holds; *budget is the readlinks left to the whole
- * scan. A process that is gone or not readable holds nothing.
+ * A directory that could not be opened for want of resources (out of file
+ * descriptors, of memory): the scan is then no proof that nobody holds
+ * the device, unlike a process that is gone or not ours to read.
  */
-static unsigned int vr_scan_process(const struct vr_targets *t, const char *pid,
-				    unsigned long *budget)
+static bool vr_scan_failed(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
+/*
+ * The bits process pid holds; *budget is the readlinks left to the whole
+ * scan. A process that is gone or not readable holds nothing; -EMFILE
+ * (or -ENFILE, -ENOMEM) when its files could not be read.
+ */
+static int vr_scan_process(const struct vr_targets *t, const char *pid, unsigned long *budget)
 {
 	char path[PATH_MAX], target[PATH_MAX];
 	unsigned int held = 0, n = 0;
@@ -74,7 +85,7 @@ static unsigned int vr_scan_process(const struct vr_targets *t, const char *pid,
 		return 0;
 	dir = opendir(path);
 	if (!dir)
-		return 0;
+		return vr_scan_failed(errno) ? -errno : 0;
 	while (*budget && n < VR_HOLDER_MAX_FDS_PER_PROC && (de = readdir(dir))) {
 		ssize_t len;
 
@@ -161,11 +172,14 @@ int vr_find_holder(const char *device, int64_t group, uint32_t opener,
 	struct vr_targets t = { .wanted = VR_HOLDS_GROUP };
 	uint32_t group_anon = 0, group_any = 0, found = 0;
 	unsigned long budget = VR_HOLDER_MAX_FDS;
-	unsigned int procs = 0, opener_held = 0;
+	unsigned int procs = 0;
+	int opener_held = 0, err = 0;
 	char name[16];
 	struct dirent *de;
 	DIR *dir;
 
+	*pid = 0;
+	comm[0] = '\0';
 	if (!group_only) {
 		t.wanted |= VR_HOLDS_CDEV | VR_HOLDS_ANON;
 		vr_cdev_path(device, t.cdev, sizeof(t.cdev));
@@ -177,12 +191,16 @@ int vr_find_holder(const char *device, int64_t group, uint32_t opener,
 	if (opener) {
 		snprintf(name, sizeof(name), "%u", opener);
 		opener_held = vr_scan_process(&t, name, &budget);
+		if (opener_held < 0)
+			return opener_held;
 		if (opener_held & (VR_HOLDS_CDEV | VR_HOLDS_GROUP))
 			found = opener;
 	}
 	dir = found ? NULL : opendir(vr_proc_root);
+	if (!found && !dir && vr_scan_failed(errno))
+		return -errno;
 	while (dir && budget && procs < VR_HOLDER_MAX_PROCS && (de = readdir(dir))) {
-		unsigned int held;
+		int held;
 		uint32_t p;
 
 		if (!vr_is_pid(de->d_name))
@@ -192,6 +210,11 @@ int vr_find_holder(const char *device, int64_t group, uint32_t opener,
 			continue;
 		procs++;
 		held = vr_scan_process(&t, de->d_name, &budget);
+		/* A process not read may be the one: a lesser candidate is no answer. */
+		if (held < 0) {
+			err = held;
+			break;
+		}
 		if (held & VR_HOLDS_CDEV) {
 			found = p;
 			break;
@@ -203,12 +226,13 @@ int vr_find_holder(const char *device, int64_t group, uint32_t opener,
 	}
 	if (dir)
 		closedir(dir);
+	if (err && !found)
+		return err;
 	if (!found)
 		found = group_anon ? group_anon : group_any;
 	if (!found && (opener_held & VR_HOLDS_ANON))
 		found = opener;
 	*pid = found;
-	comm[0] = '\0';
 	if (found)
 		vr_read_comm(found, comm);
 	return found != 0;
@@ -324,9 +348,21 @@ static void vr_group_devices(uint64_t group, struct vr_names *n)
 		qsort(n->name, n->count, sizeof(n->name[0]), vr_by_name);
 }
 
-/* The first of names, other than self, whose record says open: into who. */
+static uint64_t vr_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/*
+ * The first of names, other than self, whose record says open: into who.
+ * No lookup is begun past deadline (monotonic ns, 0: none): a device not
+ * read in time is not named.
+ */
 static bool vr_first_open(const struct vr_names *n, const char *self,
-			  vr_record_lookup lookup, void *arg, char *who)
+			  vr_record_lookup lookup, void *arg, uint64_t deadline, char *who)
 {
 	unsigned int i;
 
@@ -334,6 +370,8 @@ static bool vr_first_open(const struct vr_names *n, const char *self,
 		struct vfio_release_event *rec = NULL;
 		bool open;
 
+		if (deadline && vr_monotonic_ns() >= deadline)
+			break;
 		if (!strcmp(n->name[i], self) || lookup(n->name[i], &rec, arg))
 			continue;
 		open = vfio_release_event_get_state(rec) == VFIO_RELEASE_STATE_OPEN;
@@ -354,7 +392,8 @@ static enum vfio_release_block vr_explain_open(const struct vfio_release_event *
 	uint64_t opener = 0;
 
 	vfio_release_event_get_u64(rec, VFIO_RELEASE_A_OPENER_PID, &opener);
-	if (!vr_find_holder(device, group, opener, false, pid, comm))
+	/* Not found, or not known (the scan failed): pid 0 either way. */
+	if (vr_find_holder(device, group, opener, false, pid, comm) <= 0)
 		return VFIO_RELEASE_BLOCK_OPEN;
 	/* The opener exited between the scan and the read of its comm. */
 	if (!comm[0] && *pid == opener &&
@@ -372,8 +411,8 @@ static enum vfio_release_block vr_explain_open(const struct vfio_release_event *
  */
 static enum vfio_release_block vr_explain_released(const struct vfio_release_event *rec,
 						   int64_t group, vr_record_lookup lookup,
-						   void *arg, uint32_t *pid, char *comm,
-						   char *who)
+						   void *arg, uint64_t deadline, uint32_t *pid,
+						   char *comm, char *who)
 {
 	const char *device = vfio_release_event_get_device(rec);
 	enum vfio_release_block block = VFIO_RELEASE_BLOCK_GROUP_CLAIMED;
@@ -382,7 +421,7 @@ static enum vfio_release_block vr_explain_released(const struct vfio_release_eve
 
 	if (group >= 0) {
 		vr_group_devices(group, &n);
-		if (vr_first_open(&n, device, lookup, arg, who))
+		if (vr_first_open(&n, device, lookup, arg, deadline, who))
 			goto out;
 	}
 	vfio_release_event_get_u64(rec, VFIO_RELEASE_A_RESET, &reset);
@@ -390,7 +429,7 @@ static enum vfio_release_block vr_explain_released(const struct vfio_release_eve
 		block = VFIO_RELEASE_BLOCK_BUS_PENDING;
 		n.count = 0;
 		vr_reset_domain(device, &n);
-		vr_first_open(&n, device, lookup, arg, who);
+		vr_first_open(&n, device, lookup, arg, deadline, who);
 		goto out;
 	}
 	if (group >= 0)
@@ -401,9 +440,10 @@ out:
 }
 
 enum vfio_release_block vr_block_explain(const struct vfio_release_event *rec,
-					 vr_record_lookup lookup, void *arg,
+					 vr_record_lookup lookup, void *arg, unsigned int budget_ms,
 					 uint32_t *pid, char *comm, char *who)
 {
+	uint64_t deadline = budget_ms ? vr_monotonic_ns() + budget_ms * 1000000ULL : 0;
 	uint64_t group;
 	int64_t g = -1;
 
@@ -422,7 +462,7 @@ enum vfio_release_block vr_block_explain(const struct vfio_release_event *rec,
 	case VFIO_RELEASE_STATE_OPEN:
 		return vr_explain_open(rec, g, pid, comm);
 	case VFIO_RELEASE_STATE_RELEASED:
-		return vr_explain_released(rec, g, lookup, arg, pid, comm, who);
+		return vr_explain_released(rec, g, lookup, arg, deadline, pid, comm, who);
 	default:
 		return VFIO_RELEASE_BLOCK_UNKNOWN;
 	}

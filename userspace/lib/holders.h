@@ -23,6 +23,11 @@
 #define VR_HOLDER_MAX_FDS 1048576
 /* Devices read from one IOMMU group or reset domain at most. */
 #define VR_HOLDER_MAX_SIBLINGS 256
+/*
+ * The time all of one explanation's lookups of other devices may take:
+ * each may wait a second for a busy module, and there may be 256.
+ */
+#define VR_HOLDER_LOOKUP_BUDGET_MS 2000
 
 /*
  * Another device's record, a new reference (vfio_release_get() on the
@@ -35,11 +40,13 @@ typedef int (*vr_record_lookup)(const char *device, struct vfio_release_event **
  * Why the device of record rec (NULL: none) is not free. Fills *pid and
  * comm for BLOCK_OPEN and for a GROUP_CLAIMED without an open sibling
  * (the group file's holder), who with the device named for GROUP_CLAIMED
- * and BUS_PENDING; each "" / 0 when none was found. who and comm have
- * VFIO_RELEASE_DEVICE_NAME_MAX bytes.
+ * and BUS_PENDING; each "" / 0 when none was found (or the /proc scan
+ * failed). who and comm have VFIO_RELEASE_DEVICE_NAME_MAX bytes. The
+ * lookups of other devices, one at most per device, stop after
+ * budget_ms (0: no bound); the /proc scan, one at most, has its bounds.
  */
 enum vfio_release_block vr_block_explain(const struct vfio_release_event *rec,
-					 vr_record_lookup lookup, void *arg,
+					 vr_record_lookup lookup, void *arg, unsigned int budget_ms,
 					 uint32_t *pid, char *comm, char *who);
 
 /*
@@ -47,6 +54,9 @@ enum vfio_release_block vr_block_explain(const struct vfio_release_event *rec,
  * < 0 when unknown), preferring opener (0: unknown): 1 and *pid, comm
  * (VFIO_RELEASE_DEVICE_NAME_MAX bytes, "" when unreadable) when found,
  * 0 when not. group_only: the group file only (the device is not open).
+ * -EMFILE (-ENFILE, -ENOMEM) with *pid 0 when a directory of /proc could
+ * not be opened before the holder was found: not knowing is no "nobody",
+ * and a lesser candidate found so far may not be the holder.
  */
 int vr_find_holder(const char *device, int64_t group, uint32_t opener,
 		   bool group_only, uint32_t *pid, char *comm);

@@ -17,6 +17,8 @@
 #include <time.h>
 
 #include "match.h"
+#include "qmp-internal.h"
+#include "request.h"
 
 /* A re-read that could not be done yet is tried again this often. */
 #define VR_MATCH_REREAD_RETRY_MS 1000
@@ -31,11 +33,12 @@ static uint64_t vr_clock_ns(clockid_t clock)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+/* Asked once: a busy module's -EAGAIN is a sibling not named, not 10 s more. */
 static int vr_match_get(const char *device, struct vfio_release_event **out, void *arg)
 {
 	struct vfio_release_match *m = arg;
 
-	return m->vr ? vfio_release_get(m->vr, device, out) : -ENODEV;
+	return m->vr ? vr_get(m->vr, device, out, 1) : -ENODEV;
 }
 
 int vr_match_alloc(struct vfio_release *vr, struct vfio_release_match **out)
@@ -47,6 +50,7 @@ int vr_match_alloc(struct vfio_release *vr, struct vfio_release_match **out)
 	m->vr = vr;
 	m->lookup = vr_match_get;
 	m->lookup_arg = m;
+	m->why_budget_ms = VR_HOLDER_LOOKUP_BUDGET_MS;
 	*out = m;
 	return 0;
 }
@@ -168,11 +172,17 @@ int vr_match_add(struct vfio_release_match *m, const char *qemu_id, struct vfio_
 	return m->count++;
 }
 
-/* data.device is the id; data.path its QOM path, the one always sent. */
+/*
+ * data.device is the id; data.path its QOM path, the one always sent.
+ * device_del takes either: an unplug by QOM path (no id can start with
+ * '/') is that path exactly, as QEMU spells it.
+ */
 static bool vr_deleted_is(const struct vr_match_exp *e, const char *device, const char *path)
 {
 	size_t len = strlen(VR_QOM_PERIPHERAL);
 
+	if (e->qemu_id[0] == '/')
+		return path && !strcmp(path, e->qemu_id);
 	if (device && !strcmp(device, e->qemu_id))
 		return true;
 	return path && !strncmp(path, VR_QOM_PERIPHERAL, len) && !strcmp(path + len, e->qemu_id);
@@ -205,6 +215,10 @@ uint64_t vr_match_qemu_time(bool have_ts, uint64_t ts_us, uint64_t received_ns,
 		return received_ns;
 	if (mono <= 0 || (uint64_t)mono > received_ns)
 		return received_ns;
+	/* Older than the window: the clock was stepped; bound the error. */
+	if (received_ns > VR_MATCH_QEMU_WINDOW_NS &&
+	    (uint64_t)mono < received_ns - VR_MATCH_QEMU_WINDOW_NS)
+		return received_ns - VR_MATCH_QEMU_WINDOW_NS;
 	return mono;
 }
 
@@ -266,14 +280,6 @@ VR_EXPORT int vfio_release_match_expect_exit(struct vfio_release_match *m, const
 	return vr_match_expect(m, NULL, device);
 }
 
-/* CLOCK_REALTIME less CLOCK_MONOTONIC now. */
-static int64_t vr_realtime_offset_ns(void)
-{
-	uint64_t mono = vr_clock_ns(CLOCK_MONOTONIC);
-
-	return (int64_t)(vr_clock_ns(CLOCK_REALTIME) - mono);
-}
-
 VR_EXPORT void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 					   const struct vfio_release_qmp_message *msg)
 {
@@ -291,7 +297,7 @@ VR_EXPORT void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 				vfio_release_qmp_message_get_string(msg, "path"),
 				vr_match_qemu_time(have_ts, us,
 						   vfio_release_qmp_message_received_ns(msg),
-						   vr_realtime_offset_ns()));
+						   vr_qmp_message_realtime_offset_ns(msg)));
 }
 
 VR_EXPORT void vfio_release_match_qemu_gone(struct vfio_release_match *m, uint64_t ns)
@@ -344,13 +350,16 @@ static bool vr_match_needs_reread(const struct vfio_release_match *m)
 	return false;
 }
 
-VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
+/*
+ * vfio_release_match_process() until deadline (monotonic ns, 0: none): a
+ * re-read may take a second when the module is busy, so none is begun
+ * after the deadline but the first; the rest wait for the next call.
+ */
+static int vr_match_process(struct vfio_release_match *m, uint64_t deadline)
 {
-	unsigned int i;
+	unsigned int i, reread = 0;
 	int err;
 
-	if (!m)
-		return -EINVAL;
 	if (!m->count)
 		return 1;
 	err = vfio_release_dispatch(m->vr, vr_match_on_event, m);
@@ -362,6 +371,8 @@ VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
 		if (e->status != VFIO_RELEASE_MATCH_PENDING ||
 		    vfio_release_wait_status(e->wait) != VFIO_RELEASE_WAIT_REREAD)
 			continue;
+		if (reread++ && deadline && vr_clock_ns(CLOCK_MONOTONIC) >= deadline)
+			break;
 		err = vfio_release_wait_reread(m->vr, e->wait);
 		/* Unloaded or busy: its load is announced, or run tries again. */
 		if (err == -ENOPKG || err == -EAGAIN || err == -ESHUTDOWN)
@@ -373,48 +384,73 @@ VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
 	return vr_match_result(m);
 }
 
+VR_EXPORT int vfio_release_match_process(struct vfio_release_match *m)
+{
+	if (!m)
+		return -EINVAL;
+	return vr_match_process(m, 0);
+}
+
+/* run()'s QMP side: the matcher sees each event first, then the caller. */
+struct vr_match_qmp {
+	struct vfio_release_match *m;
+	struct vfio_release_qmp *q;	/* NULL once QEMU closed it */
+	vfio_release_qmp_event_cb cb;
+	void *arg;
+	int stop;			/* what cb returned to stop */
+};
+
 /* QEMU's messages so far; its monitor closing is its exit. */
 static int vr_match_on_qmp(const struct vfio_release_qmp_message *msg, void *arg)
 {
-	vfio_release_match_feed_qmp(arg, msg);
-	return 0;
+	struct vr_match_qmp *mq = arg;
+
+	vfio_release_match_feed_qmp(mq->m, msg);
+	if (mq->cb && (mq->stop = mq->cb(msg, mq->arg)) > 0)
+		mq->stop = 0;
+	return mq->stop;
 }
 
-static int vr_match_qmp_step(struct vfio_release_match *m, struct vfio_release_qmp **q)
+static int vr_match_qmp_step(struct vr_match_qmp *mq)
 {
 	int n;
 
-	if (!*q)
+	if (!mq->q)
 		return 0;
-	n = vfio_release_qmp_dispatch(*q, vr_match_on_qmp, m);
+	n = vfio_release_qmp_dispatch(mq->q, vr_match_on_qmp, mq);
+	/* The caller's stop, whatever its value: not QEMU's close. */
+	if (mq->stop)
+		return mq->stop;
 	if (n == -ECONNRESET) {
-		vfio_release_match_qemu_gone(m, 0);
-		*q = NULL;
+		vfio_release_match_qemu_gone(mq->m, 0);
+		mq->q = NULL;
 		return 0;
 	}
 	return n < 0 ? n : 0;
 }
 
 VR_EXPORT int vfio_release_match_run(struct vfio_release_match *m, struct vfio_release_qmp *q,
-				     int timeout_ms)
+				     vfio_release_qmp_event_cb cb, void *arg, int timeout_ms)
 {
-	uint64_t deadline = vr_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000;
+	uint64_t deadline = timeout_ms < 0 ? 0 :
+			    vr_clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000;
+	struct vr_match_qmp mq = { .m = m, .q = q, .cb = cb, .arg = arg };
 	int ret;
 
 	if (!m)
 		return -EINVAL;
 	/* Events vfio_release_qmp_execute() kept do not make the fd readable. */
-	ret = vr_match_qmp_step(m, &q);
+	ret = vr_match_qmp_step(&mq);
 	if (!ret)
-		ret = vfio_release_match_process(m);
+		ret = vr_match_process(m, deadline);
 	while (ret == 0) {
 		struct pollfd pfd[2] = {
 			{ .fd = vfio_release_fd(m->vr), .events = POLLIN },
-			{ .fd = q ? vfio_release_qmp_fd(q) : -1, .events = POLLIN },
+			{ .fd = mq.q ? vfio_release_qmp_fd(mq.q) : -1, .events = POLLIN },
 		};
 		int left = -1;
 
-		if (timeout_ms >= 0) {
+		if (deadline) {
 			uint64_t now = vr_clock_ns(CLOCK_MONOTONIC);
 
 			if (now >= deadline)
@@ -427,9 +463,9 @@ VR_EXPORT int vfio_release_match_run(struct vfio_release_match *m, struct vfio_r
 		if (poll(pfd, 2, left) < 0 && errno != EINTR)
 			return -errno;
 		if (pfd[1].revents)
-			ret = vr_match_qmp_step(m, &q);
+			ret = vr_match_qmp_step(&mq);
 		if (!ret)
-			ret = vfio_release_match_process(m);
+			ret = vr_match_process(m, deadline);
 	}
 	return ret < 0 ? ret : 0;
 }
@@ -507,7 +543,7 @@ VR_EXPORT enum vfio_release_block vfio_release_match_why(struct vfio_release_mat
 	if (vfio_release_wait_removed(e->wait, 0))
 		return VFIO_RELEASE_BLOCK_REMOVED;
 	block = vr_block_explain(vfio_release_wait_record(e->wait, 0), m->lookup,
-				 m->lookup_arg, &holder, comm, other);
+				 m->lookup_arg, m->why_budget_ms, &holder, comm, other);
 	/* For an open device who is the holder's comm, else the other device. */
 	snprintf(m->who, sizeof(m->who), "%s", block == VFIO_RELEASE_BLOCK_OPEN ? comm : other);
 	if (pid)

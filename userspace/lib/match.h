@@ -39,6 +39,7 @@ struct vfio_release_match {
 	/* Other devices' records for vfio_release_match_why(): the handle's GET. */
 	vr_record_lookup lookup;
 	void *lookup_arg;
+	unsigned int why_budget_ms;		/* for all of one why()'s lookups */
 	char who[VFIO_RELEASE_DEVICE_NAME_MAX];	/* vfio_release_match_why()'s */
 };
 
@@ -59,11 +60,19 @@ void vr_match_observe(struct vfio_release_match *m);
 void vr_match_device_deleted(struct vfio_release_match *m, const char *device,
 			     const char *path, uint64_t ns);
 /*
+ * How long before its receipt an event's converted time may be: past
+ * that, the realtime clock was stepped (or the event waited unread that
+ * long), and the time is clamped to it.
+ */
+#define VR_MATCH_QEMU_WINDOW_NS (600 * 1000000000ULL)
+
+/*
  * When QEMU sent an event, on CLOCK_MONOTONIC: its CLOCK_REALTIME
  * timestamp (have_ts) less realtime_offset_ns (CLOCK_REALTIME less
- * CLOCK_MONOTONIC, measured now), unless that cannot be (before boot, or
- * after the library read it: the realtime clock was stepped), when the
- * time it was read, received_ns, is the better answer.
+ * CLOCK_MONOTONIC, measured when the event was received), unless that
+ * cannot be (before boot, or after the library read it: the realtime
+ * clock was stepped), when the time it was read, received_ns, is the
+ * better answer; clamped to VR_MATCH_QEMU_WINDOW_NS before received_ns.
  */
 uint64_t vr_match_qemu_time(bool have_ts, uint64_t ts_us, uint64_t received_ns,
 			    int64_t realtime_offset_ns);

@@ -186,15 +186,32 @@ VR_EXPORT const char *vfio_release_strerror(int err)
 	case -EACCES:
 		return "permission denied (run as root)";
 	case -ENODATA:
-		return "the event does not carry that attribute";
+		return "the event or message does not carry that (or not yet)";
 	case -EPROTO:
-		return "the kernel's answer did not match the request";
+		return "the answer did not match the request (or the peer is not a QMP monitor)";
 	case -EAGAIN:
 		return "the module is re-reading its devices: try again";
 	case -ETIME:
 		return "the kernel did not answer";
 	case -ESHUTDOWN:
 		return "the vfio_release module is being unloaded";
+	/* The QMP client's (vfio-release-qmp.h); none has a kernel meaning. */
+	case -ECONNRESET:
+		return "QEMU closed its monitor (it exited, or was killed)";
+	case -EBADMSG:
+		return "malformed message: not a JSON object (QMP)";
+	case -EMSGSIZE:
+		return "message too long, or too costly to parse";
+	case -EREMOTEIO:
+		return "QEMU answered the command with an error";
+	case -ENOBUFS:
+		return "out of buffer space: too many messages kept (dispatch them)";
+	case -ENXIO:
+		return "QEMU has no such device";
+	case -EMEDIUMTYPE:
+		return "not a vfio-pci device (in QEMU)";
+	case -ENOMEDIUM:
+		return "QEMU does not know the host device (passed as a file descriptor, or an mdev)";
 	default:
 		return strerror(-err);
 	}

@@ -51,7 +51,7 @@ static struct json_object *vr_qom_args(const char *path, const char *property)
 }
 
 /*
- * A string property: 0 and a copy in *value, -ENODEV when QEMU has no
+ * A string property: 0 and a copy in *value, -ENXIO when QEMU has no
  * such object, -ENOENT when the object has no such property.
  */
 static int vr_qom_get_string(struct vfio_release_qmp *q, const char *path, const char *property,
@@ -67,7 +67,7 @@ static int vr_qom_get_string(struct vfio_release_qmp *q, const char *path, const
 	err = vr_qom_call(q, "qom-get", args, deadline, &reply);
 	if (err == -EREMOTEIO) {
 		class = vfio_release_qmp_message_error_class(reply);
-		err = !strcmp(class, "DeviceNotFound") ? -ENODEV : -ENOENT;
+		err = !strcmp(class, "DeviceNotFound") ? -ENXIO : -ENOENT;
 	} else if (!err) {
 		s = vfio_release_qmp_message_get_string(reply, NULL);
 		*value = s ? strdup(s) : NULL;
@@ -124,11 +124,11 @@ static int vr_sysfsdev_address(const char *sysfsdev, char *out, size_t size)
 	for (start = len; start && sysfsdev[start - 1] != '/'; start--)
 		;
 	if (start == len || len - start >= sizeof(name))
-		return -ENODATA;
+		return -ENOMEDIUM;
 	memcpy(name, sysfsdev + start, len - start);
 	name[len - start] = '\0';
 	err = vfio_release_parse_device(name, out, size);
-	return err == -EINVAL ? -ENODATA : err;
+	return err == -EINVAL ? -ENOMEDIUM : err;
 }
 
 /* The host device of the vfio-pci device at path: "host", else "sysfsdev". */
@@ -150,7 +150,7 @@ static int vr_qom_host(struct vfio_release_qmp *q, const char *path, uint64_t de
 	value = NULL;
 	err = vr_qom_get_string(q, path, "sysfsdev", deadline, &value);
 	if (err)
-		return err == -ENOENT ? -ENODATA : err;
+		return err == -ENOENT ? -ENOMEDIUM : err;
 	err = vr_sysfsdev_address(value, out, size);
 	free(value);
 	return err;
@@ -165,7 +165,7 @@ static int vr_qom_check_vfio(struct vfio_release_qmp *q, const char *path, uint6
 	err = vr_qom_get_string(q, path, "type", deadline, &type);
 	if (err)
 		/* Every object has a type: without one it is no object. */
-		return err == -ENOENT ? -ENODEV : err;
+		return err == -ENOENT ? -ENXIO : err;
 	err = vr_qom_vfio_types(q, deadline, &types);
 	if (!err || err == -EREMOTEIO)
 		err = vr_is_vfio_type(types, type) ? 0 : -EMEDIUMTYPE;
@@ -198,6 +198,26 @@ VR_EXPORT int vfio_release_qmp_host_device(struct vfio_release_qmp *q, const cha
 }
 
 /*
+ * One vfio-pci device at path: 1 when cb was called, 0 when the device
+ * went between qom-list and now (device_del meanwhile: it is none of
+ * QEMU's devices any more), or a negative errno (cb's, to stop).
+ */
+static int vr_qom_device(struct vfio_release_qmp *q, const char *path, const char *id,
+			 uint64_t deadline, vfio_release_qmp_device_cb cb, void *arg)
+{
+	char device[32];
+	int err;
+
+	err = vr_qom_host(q, path, deadline, device, sizeof(device));
+	if (err == -ENXIO)
+		return 0;
+	if (err && err != -ENOMEDIUM)
+		return err;
+	err = cb ? cb(id, path, err ? NULL : device, arg) : 0;
+	return err < 0 ? err : 1;
+}
+
+/*
  * qom-list answers [{"name": "dev0", "type": "child<vfio-pci>"}, ...]:
  * the children are the devices, with their type.
  */
@@ -207,7 +227,7 @@ static int vr_qom_each_vfio(struct vfio_release_qmp *q, const char *base, bool n
 {
 	struct vfio_release_qmp_message *reply;
 	struct json_object *args, *list, *entry, *name, *type;
-	char device[32], *path, tname[256];
+	char *path, tname[256];
 	const char *t;
 	size_t i, n, len;
 	int err, count = 0;
@@ -243,12 +263,10 @@ static int vr_qom_each_vfio(struct vfio_release_qmp *q, const char *base, bool n
 			err = -ENOMEM;
 			break;
 		}
-		err = vr_qom_host(q, path, deadline, device, sizeof(device));
+		err = vr_qom_device(q, path, named ? json_object_get_string(name) : NULL, deadline,
+				    cb, arg);
 		free(path);
-		if (err && err != -ENODATA)
-			break;
-		count++;
-		err = cb ? cb(named ? json_object_get_string(name) : NULL, err ? NULL : device, arg) : 0;
+		count += err > 0;
 	}
 	vfio_release_qmp_message_unref(reply);
 	return err < 0 ? err : count;

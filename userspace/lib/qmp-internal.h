@@ -11,6 +11,20 @@ struct json_object;
 struct json_tokener;
 
 /*
+ * What json-c will allocate for a message, bounded from above: json-c
+ * 0.16 on 64 bits takes about 790 bytes for an object (its hash table),
+ * 150 for an array, 70 to 90 for a scalar and 30 for a key, so that "{},"
+ * costs 260 times its text. The reader counts every object, array, comma
+ * and colon at these weights, plus the text, and refuses a message whose
+ * count passes VR_QMP_MESSAGE_COST_MAX (-EMSGSIZE); QEMU 7.2's largest
+ * answer, query-qmp-schema (207 KB), counts about 7.7 MiB.
+ */
+#define VR_QMP_COST_OBJECT 1024
+#define VR_QMP_COST_ARRAY 256
+#define VR_QMP_COST_VALUE 128
+#define VR_QMP_MESSAGE_COST_MAX (16u << 20)
+
+/*
  * Splits a byte stream into messages: it follows braces, brackets and
  * strings to find where an object ends, however the stream was cut, and
  * hands the complete object to json-c in one piece. A message is kept
@@ -20,6 +34,7 @@ struct vr_qmp_reader {
 	struct json_tokener *tok;
 	char *buf;
 	size_t len, cap;
+	size_t cost;	/* the weights of the message so far */
 	unsigned int depth;
 	bool in_string, escape;
 };
@@ -43,7 +58,17 @@ struct json_object *vr_qmp_message_body(const struct vfio_release_qmp_message *m
 /* A reply's "id" as a string, NULL for an event or a reply without one. */
 const char *vr_qmp_message_id(const struct vfio_release_qmp_message *m);
 bool vr_qmp_message_is_reply(const struct vfio_release_qmp_message *m);
-size_t vr_qmp_message_size(const struct vfio_release_qmp_message *m);
+/*
+ * CLOCK_REALTIME less CLOCK_MONOTONIC when it was received, both read at
+ * that moment: what brings QEMU's timestamps to the monotonic clock, as
+ * it was then (a later step of the realtime clock does not move it).
+ */
+int64_t vr_qmp_message_realtime_offset_ns(const struct vfio_release_qmp_message *m);
+/* For unit tests: the two receipt times. */
+void vr_qmp_message_set_received(struct vfio_release_qmp_message *m, uint64_t mono_ns,
+				 uint64_t realtime_ns);
+/* Its cost as the reader counted it: an upper bound of its memory. */
+size_t vr_qmp_message_cost(const struct vfio_release_qmp_message *m);
 
 /* A connection on fd, already past the greeting (tests, fuzzing). */
 int vr_qmp_adopt(int fd, struct vfio_release_qmp **out);

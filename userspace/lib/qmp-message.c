@@ -33,18 +33,20 @@ struct vfio_release_qmp_message {
 	bool has_timestamp;
 	uint64_t timestamp_us;
 	uint64_t received_ns;
+	/* CLOCK_REALTIME at the same moment: QEMU's timestamps are on it. */
+	uint64_t received_realtime_ns;
 	const char *id;
 	const char *error_class;
 	const char *error_desc;
-	size_t size;
+	size_t cost;
 	char json[];
 };
 
-static uint64_t vr_monotonic_ns(void)
+static uint64_t vr_clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
@@ -84,8 +86,8 @@ static bool vr_timestamp(struct json_object *root, uint64_t *us)
 	return true;
 }
 
-/* Takes root (json-c's reference) whatever happens. */
-static int vr_qmp_message_new(struct json_object *root,
+/* Takes root (json-c's reference) whatever happens; cost: the reader's count. */
+static int vr_qmp_message_new(struct json_object *root, size_t cost,
 			      struct vfio_release_qmp_message **out)
 {
 	struct vfio_release_qmp_message *m;
@@ -106,10 +108,11 @@ static int vr_qmp_message_new(struct json_object *root,
 		return -ENOMEM;
 	}
 	memcpy(m->json, text, len + 1);
-	m->size = len;
+	m->cost = cost;
 	m->refs = 1;
 	m->root = root;
-	m->received_ns = vr_monotonic_ns();
+	m->received_ns = vr_clock_ns(CLOCK_MONOTONIC);
+	m->received_realtime_ns = vr_clock_ns(CLOCK_REALTIME);
 	m->event = vr_member_string(root, "event");
 	if (m->event) {
 		m->body = vr_member(root, "data", json_type_object);
@@ -193,6 +196,26 @@ static bool vr_utf8_ok(const char *data, size_t len)
 	return true;
 }
 
+/*
+ * Whether valid JSON text escapes a NUL ("\u0000"), in a value or a key:
+ * json-c keeps it inside the string, and C callers would read the string
+ * cut there ("hostdev0\u0000x" would be "hostdev0"). In valid JSON a
+ * backslash is always within a string and escapes the next character.
+ */
+static bool vr_escapes_nul(const char *text, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (len - i >= 6 && !memcmp(text + i + 1, "u0000", 5))
+			return true;
+		i++;
+	}
+	return false;
+}
+
 static bool vr_is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -224,12 +247,18 @@ static ssize_t vr_qmp_frame(struct vr_qmp_reader *r, const char *data, size_t le
 		} else if (c == '{' || c == '[') {
 			if (++r->depth > VR_QMP_DEPTH)
 				return -EBADMSG;
+			r->cost += c == '{' ? VR_QMP_COST_OBJECT : VR_QMP_COST_ARRAY;
+		} else if (c == ',' || c == ':') {
+			r->cost += VR_QMP_COST_VALUE;
 		} else if (c == '}' || c == ']') {
 			if (!--r->depth) {
 				*done = true;
 				return i + 1;
 			}
 		}
+		/* Cheap to follow, dear to parse: refused before json-c sees it. */
+		if (r->cost > VR_QMP_MESSAGE_COST_MAX)
+			return -EMSGSIZE;
 	}
 	return len;
 }
@@ -264,12 +293,13 @@ static int vr_qmp_parse(struct vr_qmp_reader *r, struct vfio_release_qmp_message
 		json_tokener_reset(r->tok);
 		obj = json_tokener_parse_ex(r->tok, r->buf, r->len);
 		if (json_tokener_get_error(r->tok) == json_tokener_success &&
-		    json_tokener_get_parse_end(r->tok) == r->len)
-			err = vr_qmp_message_new(obj, out);
+		    json_tokener_get_parse_end(r->tok) == r->len && !vr_escapes_nul(r->buf, r->len))
+			err = vr_qmp_message_new(obj, r->cost + r->len, out);
 		else
 			json_object_put(obj);
 	}
 	r->len = 0;
+	r->cost = 0;
 	r->depth = 0;
 	r->in_string = r->escape = false;
 	/* One big message should not cost its size for the connection's life. */
@@ -439,7 +469,19 @@ bool vr_qmp_message_is_reply(const struct vfio_release_qmp_message *m)
 	return m->reply;
 }
 
-size_t vr_qmp_message_size(const struct vfio_release_qmp_message *m)
+int64_t vr_qmp_message_realtime_offset_ns(const struct vfio_release_qmp_message *m)
 {
-	return m->size;
+	return (int64_t)(m->received_realtime_ns - m->received_ns);
+}
+
+void vr_qmp_message_set_received(struct vfio_release_qmp_message *m, uint64_t mono_ns,
+				 uint64_t realtime_ns)
+{
+	m->received_ns = mono_ns;
+	m->received_realtime_ns = realtime_ns;
+}
+
+size_t vr_qmp_message_cost(const struct vfio_release_qmp_message *m)
+{
+	return m->cost;
 }

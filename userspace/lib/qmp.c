@@ -30,10 +30,13 @@
 #define VR_QMP_READ_SIZE 65536
 /*
  * Messages execute() keeps for the next dispatch: beyond either bound it
- * stops reading (-ENOBUFS) rather than drop one.
+ * stops reading (-ENOBUFS) rather than drop one. Their cost (the reader's
+ * upper bound of json-c's memory, not their text: "[]," takes 50 times
+ * its size) is what is bounded; with the one message read past it and
+ * the reader's buffer, a connection holds about 33 MiB at most.
  */
 #define VR_QMP_QUEUE_MAX 1024
-#define VR_QMP_QUEUE_BYTES (4 * VFIO_RELEASE_QMP_MESSAGE_MAX)
+#define VR_QMP_QUEUE_COST VR_QMP_MESSAGE_COST_MAX
 /* A dispatch reads at most this often, so a chatty QEMU cannot hold it. */
 #define VR_QMP_DISPATCH_READS 64
 /* send() has no timeout of its own: a command is small, the socket empty. */
@@ -50,7 +53,10 @@ struct vfio_release_qmp {
 	int fd;
 	/* QEMU closed its end: what is buffered is all there will be. */
 	bool eof;
-	/* -EBADMSG, -EMSGSIZE: the stream cannot be followed any more. */
+	/*
+	 * -EBADMSG, -EMSGSIZE: the stream cannot be followed any more; a
+	 * recv() error, or the close, once the replies owed were failed.
+	 */
 	int broken;
 	/* A command was cut by a timeout: nothing more can be sent. */
 	int send_broken;
@@ -60,7 +66,7 @@ struct vfio_release_qmp {
 	struct vr_qmp_reader reader;
 	struct vfio_release_qmp_message *queue[VR_QMP_QUEUE_MAX];
 	unsigned int queue_head, queue_len;
-	size_t queue_bytes;
+	size_t queue_cost;
 	size_t in_off, in_len;
 	char in[VR_QMP_READ_SIZE];
 };
@@ -92,6 +98,16 @@ static int vr_left_ms(uint64_t deadline)
 	return deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now);
 }
 
+/*
+ * Whether the deadline passed. Asked after every step of a wait: a peer
+ * that keeps sending (whitespace, a message growing slowly, events)
+ * keeps poll() from ever running out.
+ */
+static bool vr_expired(uint64_t deadline)
+{
+	return deadline && vr_now_ms() >= deadline;
+}
+
 /* 1 when fd is ready for events, 0 at the deadline, or a negative errno. */
 static int vr_poll(int fd, short events, uint64_t deadline)
 {
@@ -107,10 +123,17 @@ static int vr_poll(int fd, short events, uint64_t deadline)
 	}
 }
 
+/*
+ * Fails every reply owed with err. The connection is dead first: a
+ * callback may send, and a command it sent now would be failed in turn
+ * (for ever, if it sends again) or reach QEMU from a close.
+ */
 static void vr_qmp_fail_pending(struct vfio_release_qmp *q, int err)
 {
 	struct vr_qmp_pending *p;
 
+	if (!q->eof && !q->broken)
+		q->broken = err;
 	/* Unlinked first: a callback may send (and fail) while we go on. */
 	while ((p = q->pending)) {
 		q->pending = p->next;
@@ -215,20 +238,20 @@ static struct vfio_release_qmp_message *vr_qmp_queue_pop(struct vfio_release_qmp
 	m = q->queue[q->queue_head];
 	q->queue_head = (q->queue_head + 1) % VR_QMP_QUEUE_MAX;
 	q->queue_len--;
-	q->queue_bytes -= vr_qmp_message_size(m);
+	q->queue_cost -= vr_qmp_message_cost(m);
 	return m;
 }
 
 static bool vr_qmp_queue_full(const struct vfio_release_qmp *q)
 {
-	return q->queue_len == VR_QMP_QUEUE_MAX || q->queue_bytes >= VR_QMP_QUEUE_BYTES;
+	return q->queue_len == VR_QMP_QUEUE_MAX || q->queue_cost >= VR_QMP_QUEUE_COST;
 }
 
 static void vr_qmp_queue_push(struct vfio_release_qmp *q, struct vfio_release_qmp_message *m)
 {
 	q->queue[(q->queue_head + q->queue_len) % VR_QMP_QUEUE_MAX] = m;
 	q->queue_len++;
-	q->queue_bytes += vr_qmp_message_size(m);
+	q->queue_cost += vr_qmp_message_cost(m);
 }
 
 VR_EXPORT int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release_qmp_event_cb cb,
@@ -261,8 +284,12 @@ VR_EXPORT int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release
 	}
 }
 
-/* A bounded blocking write; MSG_NOSIGNAL: a closed QEMU is no SIGPIPE. */
-static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len,
+/*
+ * A bounded blocking write; MSG_NOSIGNAL: a closed QEMU is no SIGPIPE.
+ * QEMU runs a command once its object is complete: after sent bytes a
+ * timeout is no failure (the newline after it is only a separator).
+ */
+static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len, size_t sent,
 			uint64_t deadline)
 {
 	size_t off = 0;
@@ -285,6 +312,8 @@ static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len,
 		if (err < 0)
 			return err;
 		if (!err) {
+			if (off >= sent)
+				return 0;
 			/* Half a command in the stream: QEMU could not parse the next. */
 			if (off)
 				q->send_broken = -ETIMEDOUT;
@@ -292,6 +321,22 @@ static int vr_qmp_write(struct vfio_release_qmp *q, const char *buf, size_t len,
 		}
 	}
 	return 0;
+}
+
+/* One write with its newline: a second one could time out alone. */
+static int vr_qmp_write_line(struct vfio_release_qmp *q, const char *text, size_t len,
+			     uint64_t deadline)
+{
+	char *line = malloc(len + 1);
+	int err;
+
+	if (!line)
+		return -ENOMEM;
+	memcpy(line, text, len);
+	line[len] = '\n';
+	err = vr_qmp_write(q, line, len + 1, len, deadline);
+	free(line);
+	return err;
 }
 
 /* {"execute": ..., "arguments": ..., "id": "vr-N"} as one line. */
@@ -357,8 +402,7 @@ static int vr_qmp_send(struct vfio_release_qmp *q, const char *command, const ch
 	else if (len >= VFIO_RELEASE_QMP_MESSAGE_MAX)
 		err = -EMSGSIZE;
 	else
-		err = vr_qmp_write(q, text, len, deadline) ?:
-		      vr_qmp_write(q, "\n", 1, deadline);
+		err = vr_qmp_write_line(q, text, len, deadline);
 	json_object_put(cmd);
 	if (err) {
 		free(p);
@@ -429,12 +473,14 @@ static int vr_qmp_await(struct vfio_release_qmp *q, struct vr_qmp_pending *p,
 			} else {
 				vr_qmp_queue_push(q, m);
 			}
-			continue;
+		} else {
+			err = vr_poll(q->fd, POLLIN, deadline);
+			if (err < 0)
+				return err;
+			if (!err)
+				return -ETIMEDOUT;
 		}
-		err = vr_poll(q->fd, POLLIN, deadline);
-		if (err < 0)
-			return err;
-		if (!err)
+		if (!a->done && vr_expired(deadline))
 			return -ETIMEDOUT;
 	}
 	return 0;
@@ -593,6 +639,8 @@ static int vr_qmp_negotiate(struct vfio_release_qmp *q, uint64_t deadline)
 		err = vr_poll(q->fd, POLLIN, deadline);
 		if (err <= 0)
 			return err ? err : -ETIMEDOUT;
+		if (vr_expired(deadline))
+			return -ETIMEDOUT;
 	}
 	err = vr_qmp_greeting(q, m);
 	vfio_release_qmp_message_unref(m);

@@ -264,11 +264,7 @@ int vr_qemu_run(struct vr_qemu *qe, long long deadline_ms)
 			else if (n < 0)
 				return n;
 		}
-		if (pfd[0].revents) {
-			n = vfio_release_dispatch(qe->vr, NULL, NULL);
-			if (n < 0)
-				return n;
-		}
+		/* It dispatches the kernel's events itself, and observes them. */
 		ret = vfio_release_match_process(qe->m);
 	}
 	return ret < 0 ? ret : 1;

@@ -7,9 +7,14 @@
  * Exit status: 0 a "return", 1 an "error", 2 a failure of ours, 3 QEMU
  * closed the monitor before answering (a quit may).
  *
+ * On stderr: "sent NS", the CLOCK_MONOTONIC time the command was sent.
+ *
  * qmp-cmd --hold SOCKET: connects and holds the connection without a word
  * (QEMU serves one client per monitor: the next one gets no greeting);
  * prints "held" and waits until killed.
+ *
+ * qmp-cmd --now: prints "now NS" (CLOCK_MONOTONIC, the kernel's clock for
+ * event timestamps), for a command run by gate to say when it ran.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -95,6 +100,10 @@ int main(int argc, char **argv)
 	static char line[1 << 20], cmd[1 << 16];
 	int fd;
 
+	if (argc == 2 && !strcmp(argv[1], "--now")) {
+		printf("now %llu\n", now_ns());
+		return 0;
+	}
 	if (argc == 3 && !strcmp(argv[1], "--hold")) {
 		fd = connect_to(argv[2]);
 		printf("held\n");
@@ -119,6 +128,7 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "{\"execute\": \"%s\"%s%s}", argv[2],
 		 argc == 4 ? ", \"arguments\": " : "", argc == 4 ? argv[3] : "");
 	send_line(fd, cmd);
+	fprintf(stderr, "sent %llu\n", now_ns());
 	if (read_reply(fd, line, sizeof(line))) {
 		printf("closed\n");
 		return 3;

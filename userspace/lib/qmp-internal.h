@@ -19,6 +19,9 @@ struct json_tokener;
 struct vr_qmp_reader {
 	struct json_tokener *tok;
 	size_t taken;
+	/* The UTF-8 character being read: bytes still due, their range. */
+	unsigned int utf8_need;
+	unsigned char utf8_lo, utf8_hi;
 };
 
 int vr_qmp_reader_init(struct vr_qmp_reader *r);
@@ -41,5 +44,14 @@ struct json_object *vr_qmp_message_body(const struct vfio_release_qmp_message *m
 const char *vr_qmp_message_id(const struct vfio_release_qmp_message *m);
 bool vr_qmp_message_is_reply(const struct vfio_release_qmp_message *m);
 size_t vr_qmp_message_size(const struct vfio_release_qmp_message *m);
+
+/* A connection on fd, already past the greeting (tests, fuzzing). */
+int vr_qmp_adopt(int fd, struct vfio_release_qmp **out);
+/* Deadlines are CLOCK_MONOTONIC milliseconds, 0 for none. */
+uint64_t vr_qmp_deadline(int timeout_ms);
+/* vfio_release_qmp_execute() with a deadline shared by several commands. */
+int vr_qmp_execute(struct vfio_release_qmp *q, const char *command,
+		   const char *arguments_json, uint64_t deadline,
+		   struct vfio_release_qmp_message **reply);
 
 #endif

@@ -132,6 +132,7 @@ static int vr_qmp_message_new(struct json_object *root,
 int vr_qmp_reader_init(struct vr_qmp_reader *r)
 {
 	r->taken = 0;
+	r->utf8_need = 0;
 	r->tok = json_tokener_new_ex(VR_QMP_DEPTH);
 	if (!r->tok)
 		return -ENOMEM;
@@ -140,8 +141,7 @@ int vr_qmp_reader_init(struct vr_qmp_reader *r)
 	 * single quotes, NaN) is not QEMU. Trailing characters are the next
 	 * message.
 	 */
-	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS |
-					       JSON_TOKENER_VALIDATE_UTF8);
+	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	return 0;
 }
 
@@ -155,6 +155,52 @@ void vr_qmp_reader_fini(struct vr_qmp_reader *r)
 bool vr_qmp_reader_partial(const struct vr_qmp_reader *r)
 {
 	return r->taken > 0;
+}
+
+/*
+ * UTF-8 checked here, not by json-c: its check refuses a character cut
+ * between two reads. The state carries over from one feed to the next.
+ * A NUL is refused too: json-c would keep it inside a string, and C
+ * callers would read the string cut there.
+ */
+static bool vr_utf8_ok(struct vr_qmp_reader *r, const char *data, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)data, *end = p + len;
+	unsigned char c;
+
+	for (; p < end; p++) {
+		c = *p;
+		if (r->utf8_need) {
+			if (c < r->utf8_lo || c > r->utf8_hi)
+				return false;
+			r->utf8_need--;
+			r->utf8_lo = 0x80;
+			r->utf8_hi = 0xbf;
+			continue;
+		}
+		if (c && c < 0x80)
+			continue;
+		r->utf8_lo = 0x80;
+		r->utf8_hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			r->utf8_need = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			r->utf8_need = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			r->utf8_need = 3;
+		else
+			return false;
+		/* No overlong forms, no surrogates, nothing above U+10FFFF. */
+		if (c == 0xe0)
+			r->utf8_lo = 0xa0;
+		else if (c == 0xed)
+			r->utf8_hi = 0x9f;
+		else if (c == 0xf0)
+			r->utf8_lo = 0x90;
+		else if (c == 0xf4)
+			r->utf8_hi = 0x8f;
+	}
+	return true;
 }
 
 static bool vr_is_space(char c)
@@ -183,20 +229,20 @@ ssize_t vr_qmp_reader_feed(struct vr_qmp_reader *r, const char *data, size_t len
 	if (!room)
 		return -EMSGSIZE;
 	n = len < room ? len : room;
-	/* json-c would keep a NUL inside a string; QEMU never sends one. */
-	if (memchr(data, '\0', n))
-		return -EBADMSG;
 	obj = json_tokener_parse_ex(r->tok, data, n);
 	jerr = json_tokener_get_error(r->tok);
 	if (jerr == json_tokener_continue) {
+		if (!vr_utf8_ok(r, data, n))
+			return -EBADMSG;
 		r->taken += n;
 		return n < len ? -EMSGSIZE : (ssize_t)(skip + n);
 	}
-	if (jerr != json_tokener_success) {
+	used = jerr == json_tokener_success ? json_tokener_get_parse_end(r->tok) : 0;
+	if (jerr != json_tokener_success || !vr_utf8_ok(r, data, used)) {
+		json_object_put(obj);
 		json_tokener_reset(r->tok);
 		return -EBADMSG;
 	}
-	used = json_tokener_get_parse_end(r->tok);
 	r->taken = 0;
 	err = vr_qmp_message_new(obj, out);
 	return err ? err : (ssize_t)(skip + used);

@@ -114,7 +114,7 @@ fi
 expect unplug-no-socket 2 "$tmp/nope: no such socket" "$cli" unplug --qmp "$tmp/nope" --id kbd0
 expect gate-no-socket 2 "$tmp/nope: no such socket" "$cli" gate --qmp "$tmp/nope" --all -- touch "$tmp/ran"
 : >"$tmp/plain"
-expect unplug-not-a-socket 2 "$tmp/plain: (not a socket|nobody listens)" \
+expect unplug-not-a-socket 2 "$tmp/plain: not a socket" \
 	"$cli" unplug --qmp "$tmp/plain" --id kbd0
 
 # --- a device that is not vfio-pci: refused before device_del ---

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "output.h"
@@ -60,6 +61,7 @@ static void vr_qemu_say(const struct vr_qemu *qe, const char *fmt, ...)
 
 int vr_qemu_connect(struct vr_qemu *qe, const char *path, int timeout_ms)
 {
+	struct stat st;
 	int err;
 
 	qe->path = path;
@@ -71,7 +73,11 @@ int vr_qemu_connect(struct vr_qemu *qe, const char *path, int timeout_ms)
 		vr_qemu_say(qe, "%s: no such socket (QEMU's -qmp unix:PATH,server=on)", path);
 		break;
 	case -ECONNREFUSED:
-		vr_qemu_say(qe, "%s: nobody listens on this socket (QEMU is gone?)", path);
+		/* What connect(2) says of a plain file too. */
+		if (!stat(path, &st) && !S_ISSOCK(st.st_mode))
+			vr_qemu_say(qe, "%s: not a socket", path);
+		else
+			vr_qemu_say(qe, "%s: nobody listens on this socket (QEMU is gone?)", path);
 		break;
 	case -ENOTSOCK:
 		vr_qemu_say(qe, "%s: not a socket", path);

@@ -94,6 +94,8 @@ const char *vfio_release_qmp_message_json(const struct vfio_release_qmp_message 
  * negotiation mode (qmp_capabilities), waiting at most timeout_ms (< 0:
  * forever). Errors: what connect(2) says (-ENOENT, -ECONNREFUSED,
  * -EACCES), -EPROTO, -ETIMEDOUT, -ECONNRESET, -EBADMSG, -EMSGSIZE.
+ * -ETIMEDOUT too when QEMU serves another client: it greets one at a
+ * time. Events read before qmp_capabilities' answer wait for dispatch.
  */
 int vfio_release_qmp_connect(const char *path, int timeout_ms,
 			     struct vfio_release_qmp **out);
@@ -105,8 +107,11 @@ int vfio_release_qmp_fd(const struct vfio_release_qmp *q);
 const char *vfio_release_qmp_version(const struct vfio_release_qmp *q);
 
 /*
- * reply is NULL when err is -ECONNRESET (QEMU went away before it
- * answered); err is -EREMOTEIO for an error reply, 0 otherwise.
+ * reply is NULL when QEMU will not answer: err -ECONNRESET (it went away
+ * first, or the connection was closed), -EBADMSG or -EMSGSIZE (its
+ * stream broke). Otherwise err is -EREMOTEIO for an error reply, 0 for a
+ * "return". Each callback is called exactly once. Callbacks may send,
+ * but must not dispatch, execute or close the connection.
  */
 typedef void (*vfio_release_qmp_reply_cb)(const struct vfio_release_qmp_message *reply,
 					  int err, void *arg);
@@ -116,8 +121,12 @@ typedef int (*vfio_release_qmp_event_cb)(const struct vfio_release_qmp_message *
 
 /*
  * Sends a command (arguments_json: a JSON object as text, or NULL) tagged
- * with an id of the library's; its reply goes to cb (may be NULL) from a
- * later dispatch. -EINVAL when arguments_json is not a JSON object.
+ * with an id of the library's ("vr-N"); its reply goes to cb (may be
+ * NULL) from a later dispatch. A reply with no id or an id the library
+ * did not send (or no longer waits for) is dropped. -EINVAL when
+ * arguments_json is not a JSON object, -EMSGSIZE when the command would
+ * be longer than VFIO_RELEASE_QMP_MESSAGE_MAX, -ECONNRESET once QEMU
+ * closed, -ETIMEDOUT when the socket stayed full for 5 s.
  */
 int vfio_release_qmp_send(struct vfio_release_qmp *q, const char *command,
 			  const char *arguments_json, vfio_release_qmp_reply_cb cb,
@@ -125,19 +134,28 @@ int vfio_release_qmp_send(struct vfio_release_qmp *q, const char *command,
 /*
  * Reads what is waiting, without blocking, and delivers every complete
  * message: replies to their callbacks, events to cb (may be NULL), in
- * the order QEMU sent them, events read earlier by
+ * the order QEMU sent them, messages read earlier by
  * vfio_release_qmp_execute() first. Returns how many were delivered, or a
  * negative errno: -ECONNRESET once QEMU closed the monitor (after all it
- * sent was delivered), -EBADMSG or -EMSGSIZE for bad input (the connection
- * is then unusable).
+ * sent was delivered; again on every later call), -EBADMSG or -EMSGSIZE
+ * for bad input (the connection is then unusable), or what cb returned
+ * to stop (the messages after that one wait for the next dispatch).
+ * Messages need no separator (QEMU's "pretty" output is read too). One
+ * call reads the socket at most 64 times, and leaves nothing buffered
+ * that poll would not announce, except after connect, an execute() or a
+ * stop by cb: dispatch then before polling again.
  */
 int vfio_release_qmp_dispatch(struct vfio_release_qmp *q, vfio_release_qmp_event_cb cb,
 			      void *arg);
 /*
- * Sends a command and waits at most timeout_ms for its reply, a new
- * reference for the caller (reply may be NULL). Events read meanwhile are
- * kept for the next dispatch. Returns -EREMOTEIO (with the reply) when
- * QEMU answered with an error.
+ * Sends a command and waits at most timeout_ms (< 0: forever) for its
+ * reply, a new reference for the caller (reply may be NULL). Other
+ * messages read meanwhile (events, replies to vfio_release_qmp_send())
+ * are kept for the next dispatch, up to 1024 of them or 4 MiB: beyond, it
+ * stops reading and returns -ENOBUFS (nothing is lost but this command's
+ * reply). Returns -EREMOTEIO (with the reply) when QEMU answered with an
+ * error; after -ETIMEDOUT, -ENOBUFS or -ECONNRESET its reply is dropped
+ * should it come.
  */
 int vfio_release_qmp_execute(struct vfio_release_qmp *q, const char *command,
 			     const char *arguments_json, int timeout_ms,
@@ -149,12 +167,15 @@ int vfio_release_qmp_execute(struct vfio_release_qmp *q, const char *command,
  */
 
 /*
- * The host PCI device of vfio-pci device id (its QOM "host", else its
- * "sysfsdev"), canonical ("0000:01:00.0"), into out (size bytes; see
- * vfio_release_parse_device()). -ENODEV when QEMU has no such device,
- * -EMEDIUMTYPE when it is not a vfio-pci device, -ENODATA when QEMU does
- * not know (the device was given as a file descriptor): the caller must
- * say.
+ * The host PCI device of vfio-pci device id (its QOM "host", else the
+ * last component of its "sysfsdev"), canonical ("0000:01:00.0"), into
+ * out (size bytes; see vfio_release_parse_device()). id is a device id
+ * or, as for device_del, a QOM path ("/machine/peripheral-anon/device[0]").
+ * vfio-pci is every type QEMU lists as implementing it
+ * (vfio-pci-nohotplug too). timeout_ms bounds all the commands it takes.
+ * -ENODEV when QEMU has no such device, -EMEDIUMTYPE when it is not a
+ * vfio-pci device, -ENODATA when QEMU does not know (the device was
+ * given as a file descriptor, or is an mdev): the caller must say.
  */
 int vfio_release_qmp_host_device(struct vfio_release_qmp *q, const char *id,
 				 int timeout_ms, char *out, size_t size);
@@ -207,7 +228,7 @@ enum vfio_release_block {
 };
 
 int vfio_release_match_new(struct vfio_release *vr, struct vfio_release_match **out);
-/* Frees the matcher and its waits; NULL is accepted. */
+/* Frees the matcher and its waits (before the handle is closed); NULL is accepted. */
 void vfio_release_match_free(struct vfio_release_match *m);
 /*
  * Adds an expectation; returns its index (from 0, in the order added) or
@@ -218,14 +239,19 @@ int vfio_release_match_expect_unplug(struct vfio_release_match *m, const char *q
 				     const char *device);
 int vfio_release_match_expect_exit(struct vfio_release_match *m, const char *device);
 
-/* Applies one QMP message: DEVICE_DELETED ends the unplugs of its id. */
+/*
+ * Applies one QMP message: DEVICE_DELETED ends the unplugs of its id
+ * (data.device, or data.path "/machine/peripheral/ID"); a repeated one
+ * keeps the first one's time. Other messages are ignored.
+ */
 void vfio_release_match_feed_qmp(struct vfio_release_match *m,
 				 const struct vfio_release_qmp_message *msg);
 /*
  * QEMU is gone (its monitor closed, or its process was reaped) at
  * monotonic time ns (0: now): ends the QEMU side of every exit
  * expectation, and of unplugs that are still waiting for DEVICE_DELETED
- * (a QEMU that exits deletes its devices).
+ * (a QEMU that exits deletes its devices). Expectations added afterwards
+ * have their QEMU side at once.
  */
 void vfio_release_match_qemu_gone(struct vfio_release_match *m, uint64_t ns);
 
@@ -262,6 +288,14 @@ int vfio_release_match_free_ns(const struct vfio_release_match *m, unsigned int 
  * NULL when no holder was found), for GROUP_CLAIMED and BUS_PENDING the
  * other device in *who. who is valid until the next call on the matcher.
  * pid and who may be NULL.
+ *
+ * The holder is a process with an fd on the device's /dev/vfio/devices/
+ * vfioN or its group's /dev/vfio/N, the kernel's opener first; a process
+ * holding only an anonymous device fd counts only when it is the opener.
+ * GROUP_CLAIMED names an open device of the IOMMU group; when none is
+ * open, *who is NULL and *pid the holder of the group's file (0 when not
+ * found). BUS_PENDING names an open device below the same parent bridge,
+ * those of the device's own slot first (NULL when none is open now).
  */
 enum vfio_release_block vfio_release_match_why(struct vfio_release_match *m, unsigned int i,
 					       uint32_t *pid, const char **who);

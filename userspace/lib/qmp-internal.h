@@ -11,17 +11,17 @@ struct json_object;
 struct json_tokener;
 
 /*
- * Splits a byte stream into messages: json-c's tokener is fed what was
- * read, however it was cut, and says where each object ends. taken counts
- * the bytes of the message being read, so that a peer that never ends one
- * costs at most VFIO_RELEASE_QMP_MESSAGE_MAX bytes.
+ * Splits a byte stream into messages: it follows braces, brackets and
+ * strings to find where an object ends, however the stream was cut, and
+ * hands the complete object to json-c in one piece. A message is kept
+ * until it ends, VFIO_RELEASE_QMP_MESSAGE_MAX bytes at most.
  */
 struct vr_qmp_reader {
 	struct json_tokener *tok;
-	size_t taken;
-	/* The UTF-8 character being read: bytes still due, their range. */
-	unsigned int utf8_need;
-	unsigned char utf8_lo, utf8_hi;
+	char *buf;
+	size_t len, cap;
+	unsigned int depth;
+	bool in_string, escape;
 };
 
 int vr_qmp_reader_init(struct vr_qmp_reader *r);

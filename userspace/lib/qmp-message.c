@@ -2,7 +2,7 @@
 /*
  * QMP messages: one JSON object as QEMU sends it, parsed once by json-c
  * into an immutable message, and the reader that cuts a monitor's byte
- * stream into such objects.
+ * stream into such objects (it finds where each ends; json-c parses).
  *
  * Everything a getter returns is decoded at creation: json-c caches the
  * text of an object inside it when asked for it, and a message may be read
@@ -131,17 +131,12 @@ static int vr_qmp_message_new(struct json_object *root,
 
 int vr_qmp_reader_init(struct vr_qmp_reader *r)
 {
-	r->taken = 0;
-	r->utf8_need = 0;
+	memset(r, 0, sizeof(*r));
 	r->tok = json_tokener_new_ex(VR_QMP_DEPTH);
 	if (!r->tok)
 		return -ENOMEM;
-	/*
-	 * Strict: QEMU writes standard JSON, and anything else (comments,
-	 * single quotes, NaN) is not QEMU. Trailing characters are the next
-	 * message.
-	 */
-	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	/* Strict: QEMU writes standard JSON; comments or NaN are not QEMU. */
+	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT);
 	return 0;
 }
 
@@ -149,56 +144,51 @@ void vr_qmp_reader_fini(struct vr_qmp_reader *r)
 {
 	if (r->tok)
 		json_tokener_free(r->tok);
-	r->tok = NULL;
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
 }
 
 bool vr_qmp_reader_partial(const struct vr_qmp_reader *r)
 {
-	return r->taken > 0;
+	return r->len > 0;
 }
 
 /*
- * UTF-8 checked here, not by json-c: its check refuses a character cut
- * between two reads. The state carries over from one feed to the next.
- * A NUL is refused too: json-c would keep it inside a string, and C
- * callers would read the string cut there.
+ * UTF-8 as JSON wants it: no overlong forms, no surrogates, nothing
+ * above U+10FFFF. A NUL is refused too: json-c would keep it inside a
+ * string, and C callers would read the string cut there.
  */
-static bool vr_utf8_ok(struct vr_qmp_reader *r, const char *data, size_t len)
+static bool vr_utf8_ok(const char *data, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)data, *end = p + len;
-	unsigned char c;
+	unsigned char c, lo, hi;
+	unsigned int need;
 
-	for (; p < end; p++) {
-		c = *p;
-		if (r->utf8_need) {
-			if (c < r->utf8_lo || c > r->utf8_hi)
-				return false;
-			r->utf8_need--;
-			r->utf8_lo = 0x80;
-			r->utf8_hi = 0xbf;
-			continue;
-		}
+	while (p < end) {
+		c = *p++;
 		if (c && c < 0x80)
 			continue;
-		r->utf8_lo = 0x80;
-		r->utf8_hi = 0xbf;
+		lo = 0x80;
+		hi = 0xbf;
 		if (c >= 0xc2 && c <= 0xdf)
-			r->utf8_need = 1;
+			need = 1;
 		else if (c >= 0xe0 && c <= 0xef)
-			r->utf8_need = 2;
+			need = 2;
 		else if (c >= 0xf0 && c <= 0xf4)
-			r->utf8_need = 3;
+			need = 3;
 		else
 			return false;
-		/* No overlong forms, no surrogates, nothing above U+10FFFF. */
 		if (c == 0xe0)
-			r->utf8_lo = 0xa0;
+			lo = 0xa0;
 		else if (c == 0xed)
-			r->utf8_hi = 0x9f;
+			hi = 0x9f;
 		else if (c == 0xf0)
-			r->utf8_lo = 0x90;
+			lo = 0x90;
 		else if (c == 0xf4)
-			r->utf8_hi = 0x8f;
+			hi = 0x8f;
+		for (; need; need--, p++, lo = 0x80, hi = 0xbf)
+			if (p == end || *p < lo || *p > hi)
+				return false;
 	}
 	return true;
 }
@@ -208,44 +198,124 @@ static bool vr_is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/*
+ * Where the object that starts the buffer ends: strings and escapes are
+ * followed only to know which braces count. Returns the bytes of data
+ * that belong to the message, with *done when its last brace is among
+ * them; -EBADMSG when it nests deeper than json-c would parse.
+ */
+static ssize_t vr_qmp_frame(struct vr_qmp_reader *r, const char *data, size_t len, bool *done)
+{
+	size_t i;
+	char c;
+
+	*done = false;
+	for (i = 0; i < len; i++) {
+		c = data[i];
+		if (r->in_string) {
+			if (r->escape)
+				r->escape = false;
+			else if (c == '\\')
+				r->escape = true;
+			else if (c == '"')
+				r->in_string = false;
+		} else if (c == '"') {
+			r->in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++r->depth > VR_QMP_DEPTH)
+				return -EBADMSG;
+		} else if (c == '}' || c == ']') {
+			if (!--r->depth) {
+				*done = true;
+				return i + 1;
+			}
+		}
+	}
+	return len;
+}
+
+static bool vr_qmp_reserve(struct vr_qmp_reader *r, size_t need)
+{
+	size_t cap = r->cap ? r->cap : 4096;
+	char *buf;
+
+	if (need <= r->cap)
+		return true;
+	while (cap < need)
+		cap *= 2;
+	buf = realloc(r->buf, cap);
+	if (!buf)
+		return false;
+	r->buf = buf;
+	r->cap = cap;
+	return true;
+}
+
+/*
+ * The whole message, in one piece: json-c's tokener reads a number cut
+ * between two calls more loosely than one it sees whole ("2-" is 2).
+ */
+static int vr_qmp_parse(struct vr_qmp_reader *r, struct vfio_release_qmp_message **out)
+{
+	struct json_object *obj;
+	int err = -EBADMSG;
+
+	if (vr_utf8_ok(r->buf, r->len)) {
+		json_tokener_reset(r->tok);
+		obj = json_tokener_parse_ex(r->tok, r->buf, r->len);
+		if (json_tokener_get_error(r->tok) == json_tokener_success &&
+		    json_tokener_get_parse_end(r->tok) == r->len)
+			err = vr_qmp_message_new(obj, out);
+		else
+			json_object_put(obj);
+	}
+	r->len = 0;
+	r->depth = 0;
+	r->in_string = r->escape = false;
+	/* One big message should not cost its size for the connection's life. */
+	if (r->cap > 65536) {
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+	}
+	return err;
+}
+
 ssize_t vr_qmp_reader_feed(struct vr_qmp_reader *r, const char *data, size_t len,
 			   struct vfio_release_qmp_message **out)
 {
-	size_t skip = 0, room, n, used;
-	struct json_object *obj;
-	enum json_tokener_error jerr;
+	size_t skip = 0;
+	ssize_t n;
+	bool done;
 	int err;
 
 	*out = NULL;
 	/* The "\r\n" between messages belongs to neither: not counted. */
-	if (!r->taken)
+	if (!r->len)
 		while (skip < len && vr_is_space(data[skip]))
 			skip++;
 	if (skip == len)
 		return len;
 	data += skip;
 	len -= skip;
-	room = VFIO_RELEASE_QMP_MESSAGE_MAX - r->taken;
-	if (!room)
-		return -EMSGSIZE;
-	n = len < room ? len : room;
-	obj = json_tokener_parse_ex(r->tok, data, n);
-	jerr = json_tokener_get_error(r->tok);
-	if (jerr == json_tokener_continue) {
-		if (!vr_utf8_ok(r, data, n))
-			return -EBADMSG;
-		r->taken += n;
-		return n < len ? -EMSGSIZE : (ssize_t)(skip + n);
-	}
-	used = jerr == json_tokener_success ? json_tokener_get_parse_end(r->tok) : 0;
-	if (jerr != json_tokener_success || !vr_utf8_ok(r, data, used)) {
-		json_object_put(obj);
-		json_tokener_reset(r->tok);
+	/* Only an object is a message: anything else fails at its first byte. */
+	if (!r->len && *data != '{')
 		return -EBADMSG;
+	n = vr_qmp_frame(r, data, len, &done);
+	if (n < 0)
+		return n;
+	if (r->len + n > VFIO_RELEASE_QMP_MESSAGE_MAX)
+		return -EMSGSIZE;
+	if (!vr_qmp_reserve(r, r->len + n))
+		return -ENOMEM;
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	if (done) {
+		err = vr_qmp_parse(r, out);
+		if (err)
+			return err;
 	}
-	r->taken = 0;
-	err = vr_qmp_message_new(obj, out);
-	return err ? err : (ssize_t)(skip + used);
+	return skip + n;
 }
 
 /* The reader's own rules, and nothing but whitespace after the object. */

@@ -215,8 +215,15 @@ static int vr_qemu_event(const struct vfio_release_qmp_message *ev, void *arg)
 	}
 	if (strcmp(name, "DEVICE_DELETED"))
 		return 0;
+	/* As the matcher reads it: data.device, else the peripheral's path. */
 	id = vfio_release_qmp_message_get_string(ev, "device");
-	if (!id || vr_qemu_deleted(qe, id))
+	if (!id) {
+		const char *path = vfio_release_qmp_message_get_string(ev, "path");
+
+		if (path && !strncmp(path, "/machine/peripheral/", 20))
+			id = path + 20;
+	}
+	if (!id || !*id || vr_qemu_deleted(qe, id))
 		return 0;
 	grown = realloc(qe->deleted, (qe->ndeleted + 1) * sizeof(*grown));
 	if (!grown)
@@ -318,8 +325,15 @@ void vr_outcome_why(const struct vr_outcome *o, char *buf, size_t size)
 			snprintf(buf, size, "still open (holder not found)");
 		break;
 	case VFIO_RELEASE_BLOCK_GROUP_CLAIMED:
-		snprintf(buf, size, "released, but its IOMMU group is claimed by %s",
-			 *o->who ? o->who : "another device");
+		/* No device of the group open: then the group file's holder. */
+		if (*o->who)
+			snprintf(buf, size, "released, but its IOMMU group is claimed by %s (open)",
+				 o->who);
+		else if (o->holder_pid)
+			snprintf(buf, size, "released, but its IOMMU group's file is held by pid %u",
+				 o->holder_pid);
+		else
+			snprintf(buf, size, "released, but its IOMMU group is still claimed");
 		break;
 	case VFIO_RELEASE_BLOCK_BUS_PENDING:
 		snprintf(buf, size, "its bus reset waits for %s (still open) to close",

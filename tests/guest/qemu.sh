@@ -13,7 +13,8 @@
 #  5. unplug: a bad id, a device that is not vfio-pci (the root port, still
 #     there afterwards), a device_del the absent guest never acknowledges
 #     (timeout, the guest named, the NIC still open), and a second
-#     device_del QEMU refuses (its words).
+#     device_del QEMU refuses (its words);
+#  6. unplug while QEMU quits: exit 3, the exit said, the NIC free.
 # The order of QEMU's side and the kernel's free, and the gap, are printed
 # with vr_info (from gate's own report).
 set -u
@@ -168,6 +169,24 @@ check unplug-refused-says grep -q 'hostdev0: QEMU refused device_del: Device hos
 vr_info "unplug without a guest: $(tr '\n' ' ' </tmp/u3.err) | second: $(tr '\n' ' ' </tmp/u4.err)"
 qemu_reap
 check unplug-free-after-kill vr_wait 20 nic_free
+
+# --- 6. unplug while QEMU quits: the exit is said, the wait for free goes on ---
+check exit-qemu-holds-nic qemu_start
+"$VR_CLI" unplug --qmp "$Q1" --id hostdev0 --timeout 60 --json >/tmp/u6.json 2>/tmp/u6.err &
+unplug_pid=$!
+# unplug's device_del is in once QEMU refuses a second one as pending.
+pending() { "$QMPCMD" "$Q2" device_del '{"id": "hostdev0"}' 2>/dev/null | grep -q 'already in the process of unplug'; }
+check exit-device-del-pending vr_wait 30 pending
+"$QMPCMD" "$Q2" quit >/dev/null 2>&1
+bounded_wait 60 "$unplug_pid"
+rc=$?
+check exit-unplug-exit-3 expect_eq "$rc" 3
+check exit-unplug-says grep -q 'hostdev0: QEMU exited (it shut down) before DEVICE_DELETED; '"$nic"' is free' /tmp/u6.err
+check exit-unplug-json jq -e '.result == "qemu-exited" and .qemu_event == "QEMU exit" and .device_del_sent == true and
+	(.free_ns | type) == "number" and .exit == 3' /tmp/u6.json
+check exit-nic-free nic_free
+vr_info "unplug, QEMU quit meanwhile: $(jq -c '{first, qemu_ms, free_ms, gap_ms}' /tmp/u6.json) $(tr '\n' ' ' </tmp/u6.err)"
+qemu_reap
 
 mon_stop
 check monitor-log-sane mon_log_sane

@@ -45,6 +45,7 @@ struct vr_unplug {
 	long long deadline_ms;		/* CLOCK_MONOTONIC; -1: none */
 	char device[VFIO_RELEASE_DEVICE_NAME_MAX];
 	bool device_del_sent;
+	bool unanswered;		/* QEMU closed before answering device_del */
 	const char *result;		/* the JSON's "result" */
 	json_object *out;		/* --json: the one object printed */
 	struct vr_qemu qe;
@@ -239,6 +240,7 @@ static int vr_device_del(struct vr_unplug *u)
 	vfio_release_qmp_message_unref(reply);
 	if (err == -ECONNRESET) {
 		/* The wait says the rest: QEMU gone counts as deleted, but is told. */
+		u->unanswered = true;
 		fprintf(stderr, "%s: unplug: %s: QEMU closed the monitor before it answered device_del\n",
 			vr_prog, u->id);
 		return 0;
@@ -336,6 +338,9 @@ static int vr_unplug_run(struct vr_unplug *u)
 	status = vr_device_del(u);
 	if (status)
 		return status;
+	if (!u->unanswered)
+		fprintf(stderr, "%s: unplug: %s: device_del accepted: waiting for DEVICE_DELETED and %s free\n",
+			vr_prog, u->id, u->device);
 	ret = vr_qemu_run(&u->qe, u->deadline_ms);
 	status = vr_unplug_finish(u, ret);
 	vr_unplug_report(u, status);

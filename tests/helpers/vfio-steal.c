@@ -52,7 +52,8 @@ int main(int argc, char **argv)
 	long pid;
 	DIR *d;
 
-	if (argc != 2 || (pid = strtol(argv[1], NULL, 10)) <= 0) {
+	pid = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
+	if (pid <= 0) {
 		fprintf(stderr, "usage: vfio-steal PID\n");
 		return 2;
 	}

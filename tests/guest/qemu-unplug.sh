@@ -65,7 +65,7 @@ check initramfs-built make_initramfs
 mon_start
 t0=$SECONDS
 check inner-qemu-holds-nic inner_start
-if vr_wait 400 inner_ready; then
+if vr_wait 540 inner_ready; then
 	vr_result PASS inner-guest-ready
 else
 	vr_result FAIL inner-guest-ready "no ready line: serial: $(tail -c 600 "$INNER/serial.log" 2>/dev/null) qemu: $(tail -c 300 "$INNER/qemu.log")"

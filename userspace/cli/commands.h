@@ -30,6 +30,8 @@ int vr_cmd_monitor(int argc, char **argv);
 int vr_cmd_status(int argc, char **argv);
 int vr_cmd_wait(int argc, char **argv);
 int vr_cmd_reattach(int argc, char **argv);
+int vr_cmd_unplug(int argc, char **argv);
+int vr_cmd_gate(int argc, char **argv);
 
 /* Shared by the commands: print a message and return VR_EXIT_ERROR. */
 int vr_fail(const char *what, int err);

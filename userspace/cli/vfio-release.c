@@ -49,6 +49,12 @@ static const struct vr_command vr_commands[] = {
 	{ "reattach", vr_cmd_reattach,
 	  "DEVICE [--driver NAME [--force]] [--timeout S] [--restore]",
 	  "wait until free, then return DEVICE to its host driver" },
+	{ "unplug", vr_cmd_unplug,
+	  "--qmp SOCKET --id ID [--host DEVICE] [--reattach [--driver NAME]] [--timeout S] [--json]",
+	  "device_del a vfio-pci device, wait for DEVICE_DELETED and the host device free" },
+	{ "gate", vr_cmd_gate,
+	  "--qmp SOCKET (--id ID [--host DEVICE] | --all) [--timeout S] -- COMMAND...",
+	  "run COMMAND once QEMU deleted the device (or exited) and it is free" },
 };
 
 #define VR_NCOMMANDS (sizeof(vr_commands) / sizeof(vr_commands[0]))

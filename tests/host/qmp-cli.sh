@@ -164,7 +164,7 @@ gate_pid=$!
 gate_connected() { ls -l "/proc/$gate_pid/fd" 2>/dev/null | grep -q 'socket:'; }
 wait_for 10 gate_connected || fail gate-connects "gate holds no socket: $(cat "$tmp/gate.err")"
 kill -KILL "$qemu_pid"
-wait "$qemu_pid" 2>/dev/null
+{ wait "$qemu_pid"; } 2>/dev/null
 qemu_pid=
 if wait_for 10 bash -c "! kill -0 $gate_pid 2>/dev/null"; then
 	wait "$gate_pid"

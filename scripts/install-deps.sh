@@ -17,7 +17,7 @@ packages=(
 	dkms sparse
 	libnl-3-dev libnl-genl-3-dev libjson-c-dev libcmocka-dev libkmod-dev
 	abigail-tools
-	qemu-system-x86 busybox-static jq valgrind
+	qemu-system-x86 busybox-static jq valgrind procps
 	python3-yaml python3-jsonschema
 	clang libclang-rt-14-dev
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu libxml2-utils

@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * QEMU's side of unplug and gate: the monitor, QOM, and a loop of our own
- * around the matcher. The loop is ours rather than
- * vfio_release_match_run()'s because the commands must tell
+ * QEMU's side of unplug and gate: the monitor, QOM, and the matcher's
+ * run. The commands see each QMP event after the matcher, to tell
  * DEVICE_DELETED from QEMU's exit (which the matcher counts alike) and a
- * quit (SHUTDOWN first) from a kill, and both are seen only in the events.
+ * quit (SHUTDOWN first) from a kill.
  */
 
 #include <errno.h>
-#include <poll.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,42 +244,23 @@ static void vr_qemu_went(struct vr_qemu *qe)
 
 int vr_qemu_run(struct vr_qemu *qe, long long deadline_ms)
 {
-	int ret, n;
+	int ret, timeout_ms = -1;
 
-	/* Events read with device_del's reply, and the kernel's so far. */
-	if (!qe->gone) {
-		n = vfio_release_qmp_dispatch(qe->q, vr_qemu_event, qe);
-		if (n == -ECONNRESET)
-			vr_qemu_went(qe);
-		else if (n < 0)
-			return n;
-	}
-	ret = vfio_release_match_process(qe->m);
-	while (ret == 0) {
-		struct pollfd pfd[2] = {
-			{ .fd = vfio_release_fd(qe->vr), .events = POLLIN },
-			{ .fd = qe->gone ? -1 : vfio_release_qmp_fd(qe->q), .events = POLLIN },
-		};
-		/* A re-read the module was not ready for is tried again each second. */
-		long long now = vr_mono_ms(), wait = 1000;
+	if (deadline_ms >= 0) {
+		long long left = deadline_ms - vr_mono_ms();
 
-		if (deadline_ms >= 0 && deadline_ms - now < wait)
-			wait = deadline_ms - now;
-		if (wait <= 0)
-			return -ETIMEDOUT;
-		if (poll(pfd, 2, (int)wait) < 0 && errno != EINTR)
-			return -errno;
-		if (pfd[1].revents) {
-			n = vfio_release_qmp_dispatch(qe->q, vr_qemu_event, qe);
-			if (n == -ECONNRESET)
-				vr_qemu_went(qe);
-			else if (n < 0)
-				return n;
-		}
-		/* It dispatches the kernel's events itself, and observes them. */
-		ret = vfio_release_match_process(qe->m);
+		timeout_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 	}
-	return ret < 0 ? ret : 1;
+	ret = vfio_release_match_run(qe->m, qe->gone ? NULL : qe->q, vr_qemu_event, qe,
+				     timeout_ms);
+	/*
+	 * The matcher takes a closed monitor for QEMU's exit without telling:
+	 * a closed connection keeps answering -ECONNRESET, so ask it. (A
+	 * second qemu_gone keeps the matcher's first time.)
+	 */
+	if (!qe->gone && vfio_release_qmp_dispatch(qe->q, vr_qemu_event, qe) == -ECONNRESET)
+		vr_qemu_went(qe);
+	return ret ? ret : 1;
 }
 
 static double vr_rel_ms(const struct vr_qemu *qe, uint64_t ns)

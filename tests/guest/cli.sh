@@ -20,7 +20,7 @@ check wait-already-free "$VR_CLI" wait "$dev" --timeout 0
 check wait-already-free-short-form "$VR_CLI" wait "${dev#0000:}" --state released --timeout 0
 
 # --- wait --state released returns at the device release, before free ---
-"$HOLD" -d "$dev" mark=start sleep-ms=1000 close-device mark=device-closed sleep-ms=4000 \
+"$HOLD" -d "$dev" mark=start sleep-ms=3000 close-device mark=device-closed sleep-ms=4000 \
 	mark=group-closing close-group >/tmp/hold.log 2>&1 &
 hold_pid=$!
 vr_wait 10 grep -q "MARK start" /tmp/hold.log

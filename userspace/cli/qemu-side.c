@@ -218,7 +218,7 @@ int vr_qemu_check_holder(struct vr_qemu *qe, const char *id, const char *device,
 	state = vfio_release_event_get_state(rec);
 	if (state != VFIO_RELEASE_STATE_OPEN) {
 		vr_qemu_fail(qe, -EBUSY, "%s %s is %s but the kernel says it is %s: QEMU does not hold it",
-			     known ? "QEMU's" : "--host for", id, device, vfio_release_state_name(state));
+			     known ? "QEMU's" : "--host: QEMU's", id, device, vfio_release_state_name(state));
 		vfio_release_event_unref(rec);
 		return VR_EXIT_ERROR;
 	}
@@ -229,7 +229,7 @@ int vr_qemu_check_holder(struct vr_qemu *qe, const char *id, const char *device,
 	} else if (qe->pid && opener != (uint64_t)qe->pid) {
 		vfio_release_event_get_string(rec, VFIO_RELEASE_A_OPENER_COMM, &comm);
 		vr_qemu_fail(qe, -EBUSY, "%s %s is %s, but the kernel says pid %llu (%s) opened it, not QEMU (pid %d, the monitor's peer): QEMU does not hold it",
-			     known ? "QEMU's" : "--host for", id, device, (unsigned long long)opener,
+			     known ? "QEMU's" : "--host: QEMU's", id, device, (unsigned long long)opener,
 			     comm ? comm : "?", (int)qe->pid);
 		vfio_release_event_unref(rec);
 		return VR_EXIT_ERROR;

@@ -312,6 +312,12 @@ else
 	else
 		fail gate-qom-timeout-124 "exit $rc after $took ms: $(head -c 300 "$tmp/err")"
 	fi
+	if elapsed_under 3500 "$cli" gate --qmp "$F" --all --timeout 1.5 -- touch "$tmp/ran" &&
+		[ "$rc" = 124 ] && grep -q "did not list its devices within the 1.5 s left of --timeout" "$tmp/err" && [ ! -e "$tmp/ran" ]; then
+		pass gate-all-list-timeout-124
+	else
+		fail gate-all-list-timeout-124 "exit $rc after $took ms: $(head -c 300 "$tmp/err")"
+	fi
 	# Without --timeout the QOM wait is 5 s: a status of gate's own, 125.
 	if elapsed_under 9000 "$cli" gate --qmp "$F" --id hostdev0 -- touch "$tmp/ran" &&
 		[ "$rc" = 125 ] && grep -q "did not answer about device 'hostdev0' within 5.0 s" "$tmp/err"; then

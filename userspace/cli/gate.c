@@ -161,8 +161,8 @@ static int vr_gate_collect(const char *id, const char *qom_path, const char *dev
 /* QEMU's vfio-pci devices, now, for --all. */
 static int vr_gate_list(struct vr_gate *g)
 {
-	int n = vfio_release_qmp_vfio_devices(g->qe.q, vr_left_ms(g, VR_QMP_QUERY_MS),
-					      vr_gate_collect, g);
+	int wait_ms = vr_left_ms(g, VR_QMP_QUERY_MS);
+	int n = vfio_release_qmp_vfio_devices(g->qe.q, wait_ms, vr_gate_collect, g);
 
 	if (n == -ECONNRESET) {
 		fprintf(stderr, "%s: gate: %s: QEMU closed the monitor while its devices were listed (it exited?)\n",
@@ -173,6 +173,11 @@ static int vr_gate_list(struct vr_gate *g)
 		fprintf(stderr, "%s: gate: %s: more than %d vfio-pci devices\n", vr_prog, g->qmp,
 			VR_GATE_DEVICES_MAX);
 		return VR_EXIT_ERROR;
+	}
+	if (n == -ETIMEDOUT && g->deadline_ms >= 0 && wait_ms < VR_QMP_QUERY_MS) {
+		fprintf(stderr, "%s: gate: %s: timed out: QEMU did not list its devices within the %.1f s left of --timeout\n",
+			vr_prog, g->qmp, wait_ms / 1000.0);
+		return VR_EXIT_TIMEOUT;
 	}
 	if (n < 0) {
 		fprintf(stderr, "%s: gate: %s: listing QEMU's vfio-pci devices: %s\n", vr_prog,

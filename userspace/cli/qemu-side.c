@@ -301,6 +301,9 @@ void vr_qemu_replay(struct vr_qemu *qe)
 		vfio_release_match_qemu_gone(qe->m, qe->gone_ns);
 }
 
+/* DEVICE_DELETED messages kept (of distinct devices): a QEMU has fewer. */
+#define VR_QEMU_EVENTS_MAX 4096
+
 static int vr_qemu_add_deleted(struct vr_qemu *qe, const char *id)
 {
 	char **grown;
@@ -348,6 +351,10 @@ static int vr_qemu_event(const struct vfio_release_qmp_message *ev, void *arg)
 	path = vfio_release_qmp_message_get_string(ev, "path");
 	if (!id && path && !strncmp(path, "/machine/peripheral/", 20))
 		id = path + 20;
+	/* A repeated one changes nothing; so many ids are none of ours. */
+	if (qe->nevents >= VR_QEMU_EVENTS_MAX ||
+	    (vr_qemu_deleted(qe, id) && (!path || vr_qemu_deleted(qe, path))))
+		return 0;
 	if (vr_qemu_add_deleted(qe, id) || vr_qemu_add_deleted(qe, path))
 		return -ENOMEM;
 	grown = realloc(qe->events, (qe->nevents + 1) * sizeof(*grown));

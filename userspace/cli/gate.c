@@ -9,13 +9,18 @@
  * free.
  *   --id ID  the vfio-pci device ID: DEVICE_DELETED for it, or QEMU's
  *            exit, and its host device free;
- *   --all    every vfio-pci device of the QEMU, read while it runs: QEMU
- *            gone, and all of them free.
+ *   --all    every vfio-pci device of the QEMU, listed once at gate's
+ *            start (devices hot-plugged later are not gated): each one's
+ *            DEVICE_DELETED, or QEMU's exit, and all of them free. One that
+ *            leaves vfio after its DEVICE_DELETED, before it is free, is
+ *            taken for the manager's own reattach and no longer waited for.
  * Then COMMAND is exec'd: its exit status is gate's. Otherwise COMMAND
- * does not run, and gate exits 1 on its timeout (saying which condition
- * is missing and why), 2 on an error (nothing to wait for, QEMU already
- * gone, a bad argument), 3 when a device left vfio before it was free.
- * A COMMAND that cannot be run is 127 (not found) or 126, like a shell.
+ * does not run, and gate's own statuses are those of timeout(1) and
+ * env(1), apart from any COMMAND's: 124 on its timeout (saying which
+ * condition is missing and why), 125 on its own error (nothing to wait
+ * for, QEMU already gone, a bad argument, QEMU and the kernel disagree, a
+ * device left vfio before it was free). A COMMAND that cannot be run is
+ * 127 (not found) or 126, like a shell.
  */
 
 #include <errno.h>
@@ -32,6 +37,10 @@
 /* vfio-pci devices of one QEMU, by --all. */
 #define VR_GATE_DEVICES_MAX 64
 
+/* gate's own statuses, apart from COMMAND's (timeout(1), env(1)). */
+#define VR_GATE_EXIT_TIMEOUT 124
+#define VR_GATE_EXIT_ERROR 125
+
 struct vr_gate {
 	const char *qmp;
 	const char *id;			/* --id, or NULL with --all */
@@ -45,6 +54,14 @@ struct vr_gate {
 	char devices[VR_GATE_DEVICES_MAX][VFIO_RELEASE_DEVICE_NAME_MAX];
 	char ids[VR_GATE_DEVICES_MAX][128];	/* its id, or its QOM path when it has none */
 	int unknown;			/* --all: devices whose host QEMU does not know */
+	/*
+	 * Per device: its index in the matcher (-1 once it is settled: done,
+	 * or reattached by the manager), and what it came to then.
+	 */
+	int idx[VR_GATE_DEVICES_MAX];
+	bool done[VR_GATE_DEVICES_MAX];
+	bool reattached[VR_GATE_DEVICES_MAX];
+	struct vr_outcome settled[VR_GATE_DEVICES_MAX];
 	struct vr_qemu qe;
 };
 
@@ -144,8 +161,8 @@ static int vr_gate_collect(const char *id, const char *qom_path, const char *dev
 /* QEMU's vfio-pci devices, now, for --all. */
 static int vr_gate_list(struct vr_gate *g)
 {
-	int n = vfio_release_qmp_vfio_devices(g->qe.q, vr_left_ms(g, VR_QMP_QUERY_MS),
-					      vr_gate_collect, g);
+	int wait_ms = vr_left_ms(g, VR_QMP_QUERY_MS);
+	int n = vfio_release_qmp_vfio_devices(g->qe.q, wait_ms, vr_gate_collect, g);
 
 	if (n == -ECONNRESET) {
 		fprintf(stderr, "%s: gate: %s: QEMU closed the monitor while its devices were listed (it exited?)\n",
@@ -156,6 +173,11 @@ static int vr_gate_list(struct vr_gate *g)
 		fprintf(stderr, "%s: gate: %s: more than %d vfio-pci devices\n", vr_prog, g->qmp,
 			VR_GATE_DEVICES_MAX);
 		return VR_EXIT_ERROR;
+	}
+	if (n == -ETIMEDOUT && g->deadline_ms >= 0 && wait_ms < VR_QMP_QUERY_MS) {
+		fprintf(stderr, "%s: gate: %s: timed out: QEMU did not list its devices within the %.1f s left of --timeout\n",
+			vr_prog, g->qmp, wait_ms / 1000.0);
+		return VR_EXIT_TIMEOUT;
 	}
 	if (n < 0) {
 		fprintf(stderr, "%s: gate: %s: listing QEMU's vfio-pci devices: %s\n", vr_prog,
@@ -172,47 +194,148 @@ static int vr_gate_list(struct vr_gate *g)
 	return VR_EXIT_OK;
 }
 
+/*
+ * An unplug expectation per device not yet settled, on a new matcher when
+ * one is open: by its id, or its QOM path. It completes at its own
+ * DEVICE_DELETED and free, or at QEMU's exit and free.
+ */
 static int vr_gate_expect(struct vr_gate *g)
 {
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < g->ndevices; i++) {
-		ret = g->all ? vfio_release_match_expect_exit(g->qe.m, g->devices[i]) :
-			       vfio_release_match_expect_unplug(g->qe.m, g->id, g->devices[i]);
+		if (g->done[i])
+			continue;
+		ret = vfio_release_match_expect_unplug(g->qe.m, g->ids[i], g->devices[i]);
 		if (ret < 0)
-			return vr_qemu_expect_failed(&g->qe, g->devices[i],
-						     *g->ids[i] ? g->ids[i] : NULL, ret);
+			return vr_qemu_expect_failed(&g->qe, g->devices[i], g->ids[i], ret);
+		g->idx[i] = ret;
 	}
 	return VR_EXIT_OK;
+}
+
+static void vr_gate_say_one(struct vr_gate *g, unsigned int i, const struct vr_outcome *o)
+{
+	char text[512];
+
+	if (g->reattached[i]) {
+		fprintf(stderr, "%s: gate: %s (%s): DEVICE_DELETED +%.1f ms, then it left vfio before it was free: taken for the manager's own reattach\n",
+			vr_prog, g->devices[i], g->ids[i], o->qemu_ms);
+		return;
+	}
+	vr_outcome_describe(o, text, sizeof(text));
+	fprintf(stderr, "%s: gate: %s (%s): %s\n", vr_prog, g->devices[i], g->ids[i], text);
 }
 
 /* One line per device: what came, when, and for a timeout what did not. */
 static void vr_gate_say(struct vr_gate *g, int ret)
 {
 	struct vr_outcome o;
-	char text[512];
 	unsigned int i;
 
-	for (i = 0; i < vfio_release_match_count(g->qe.m); i++) {
-		vr_qemu_outcome(&g->qe, i, &o);
+	for (i = 0; i < g->ndevices; i++) {
+		if (g->idx[i] < 0) {
+			if (ret != -ETIMEDOUT)
+				vr_gate_say_one(g, i, &g->settled[i]);
+			continue;
+		}
+		vr_qemu_outcome(&g->qe, g->idx[i], &o);
 		if (ret == -ETIMEDOUT && o.have_qemu && o.have_free)
 			continue;
-		vr_outcome_describe(&o, text, sizeof(text));
-		fprintf(stderr, "%s: gate: %s%s%s%s: %s\n", vr_prog, o.device,
-			*g->ids[i] ? " (" : "", g->ids[i], *g->ids[i] ? ")" : "", text);
+		vr_gate_say_one(g, i, &o);
 	}
+}
+
+/*
+ * A device left vfio (-ENODEV): after its DEVICE_DELETED it is the
+ * manager's to reattach, and the others are waited for on a new matcher
+ * (a GONE expectation ends every run); before, gate fails. Returns 0 to
+ * go on waiting, else an exit status.
+ */
+static int vr_gate_settle(struct vr_gate *g)
+{
+	enum vfio_release_match_status st;
+	unsigned int i, left = 0;
+	int status;
+
+	for (i = 0; i < g->ndevices; i++) {
+		if (g->idx[i] < 0)
+			continue;
+		st = vfio_release_match_status(g->qe.m, g->idx[i]);
+		if (st == VFIO_RELEASE_MATCH_GONE &&
+		    !(g->all && vr_qemu_deleted(&g->qe, g->ids[i]))) {
+			fprintf(stderr, "%s: gate: %s (%s) left vfio (unbound or removed) before it was free%s: not running %s\n",
+				vr_prog, g->devices[i], g->ids[i],
+				vr_qemu_deleted(&g->qe, g->ids[i]) ? "" : " and before its DEVICE_DELETED",
+				g->command[0]);
+			vr_gate_say(g, -ENODEV);
+			return VR_GATE_EXIT_ERROR;
+		}
+	}
+	for (i = 0; i < g->ndevices; i++) {
+		if (g->idx[i] < 0)
+			continue;
+		st = vfio_release_match_status(g->qe.m, g->idx[i]);
+		if (st == VFIO_RELEASE_MATCH_PENDING) {
+			left++;
+			continue;
+		}
+		vr_qemu_outcome(&g->qe, g->idx[i], &g->settled[i]);
+		/* The matcher's strings go with it. */
+		g->settled[i].device = g->devices[i];
+		g->settled[i].id = g->ids[i];
+		if (st == VFIO_RELEASE_MATCH_GONE) {
+			g->reattached[i] = true;
+			fprintf(stderr, "%s: gate: %s (%s) left vfio after its DEVICE_DELETED, before it was free: taken for the manager's own reattach; not waiting for it\n",
+				vr_prog, g->devices[i], g->ids[i]);
+		}
+		g->idx[i] = -1;
+		g->done[i] = true;
+	}
+	if (!left)
+		return VR_EXIT_OK;
+	vfio_release_match_free(g->qe.m);
+	g->qe.m = NULL;
+	if (vfio_release_match_new(g->qe.vr, &g->qe.m)) {
+		fprintf(stderr, "%s: gate: cannot make a new matcher: not running %s\n", vr_prog,
+			g->command[0]);
+		return VR_GATE_EXIT_ERROR;
+	}
+	status = vr_gate_expect(g);
+	if (status)
+		return VR_GATE_EXIT_ERROR;
+	vr_qemu_replay(&g->qe);
+	return -1;
 }
 
 static int vr_gate_wait(struct vr_gate *g)
 {
-	const char *what = g->all ? "QEMU's exit" : "DEVICE_DELETED or QEMU's exit";
-	int ret;
+	const char *what = g->all ? "each one's DEVICE_DELETED or QEMU's exit" :
+				    "DEVICE_DELETED or QEMU's exit";
+	unsigned int i;
+	int ret, status;
 
 	g->qe.start_ns = vr_mono_ns();
 	fprintf(stderr, "%s: gate: listening on %s: waiting for %s and %u device%s free\n",
 		vr_prog, g->qmp, what, g->ndevices, g->ndevices == 1 ? "" : "s");
-	ret = vr_qemu_run(&g->qe, g->deadline_ms);
+	if (g->all) {
+		fprintf(stderr, "%s: gate: gating", vr_prog);
+		for (i = 0; i < g->ndevices; i++)
+			fprintf(stderr, "%s %s (%s)", i ? "," : "", g->devices[i], g->ids[i]);
+		fprintf(stderr, "; devices hot-plugged from now on are not gated\n");
+	}
+	for (;;) {
+		ret = vr_qemu_run(&g->qe, g->deadline_ms);
+		if (ret != -ENODEV)
+			break;
+		status = vr_gate_settle(g);
+		if (status >= 0) {
+			if (status == VR_EXIT_OK)
+				vr_gate_say(g, 1);
+			return status;
+		}
+	}
 	if (ret == 1) {
 		vr_gate_say(g, ret);
 		return VR_EXIT_OK;
@@ -221,41 +344,61 @@ static int vr_gate_wait(struct vr_gate *g)
 		fprintf(stderr, "%s: gate: timed out after %.1f s: not running %s\n", vr_prog,
 			g->timeout_ms / 1000.0, g->command[0]);
 		vr_gate_say(g, ret);
-		return VR_EXIT_TIMEOUT;
-	}
-	if (ret == -ENODEV) {
-		fprintf(stderr, "%s: gate: a device left vfio (unbound or removed) before it was free: not running %s\n",
-			vr_prog, g->command[0]);
-		vr_gate_say(g, ret);
-		return VR_EXIT_CHANGED;
+		return VR_GATE_EXIT_TIMEOUT;
 	}
 	fprintf(stderr, "%s: gate: waiting: %s: not running %s\n", vr_prog,
 		vfio_release_strerror(ret), g->command[0]);
-	return VR_EXIT_ERROR;
+	return VR_GATE_EXIT_ERROR;
+}
+
+/* gate's own statuses: apart from COMMAND's. */
+static int vr_gate_status(int status)
+{
+	switch (status) {
+	case VR_EXIT_OK:
+		return VR_EXIT_OK;
+	case VR_EXIT_TIMEOUT:
+		return VR_GATE_EXIT_TIMEOUT;
+	case VR_EXIT_ERROR:
+	case VR_EXIT_CHANGED:
+		return VR_GATE_EXIT_ERROR;
+	default:
+		return status;
+	}
 }
 
 static int vr_gate_run(struct vr_gate *g)
 {
+	bool known = false;
+	unsigned int i;
 	int status;
 
 	status = vr_qemu_connect(&g->qe, g->qmp, vr_left_ms(g, VR_QMP_CONNECT_MS));
 	if (status)
-		return status;
+		return vr_gate_status(status);
 	if (g->all) {
 		status = vr_gate_list(g);
 	} else {
 		status = vr_qemu_host_device(&g->qe, g->id, g->have_host ? g->host : NULL,
-					     g->devices[0]);
+					     g->devices[0], vr_left_ms(g, VR_QMP_QUERY_MS),
+					     g->deadline_ms >= 0 &&
+					     vr_left_ms(g, VR_QMP_QUERY_MS) < VR_QMP_QUERY_MS,
+					     &known);
 		snprintf(g->ids[0], sizeof(g->ids[0]), "%s", g->id);
 		g->ndevices = 1;
 	}
+	for (i = 0; i < g->ndevices; i++)
+		g->idx[i] = -1;
 	if (!status)
 		status = vr_qemu_open_matcher(&g->qe);
 	if (!status)
 		status = vr_gate_expect(g);
-	if (!status)
-		status = vr_gate_wait(g);
-	return status;
+	/* --host is taken only when the kernel agrees QEMU holds it. */
+	if (!status && g->have_host)
+		status = vr_qemu_check_holder(&g->qe, g->id, g->devices[0], known);
+	if (status)
+		return vr_gate_status(status);
+	return vr_gate_wait(g);
 }
 
 int vr_cmd_gate(int argc, char **argv)
@@ -267,7 +410,7 @@ int vr_cmd_gate(int argc, char **argv)
 
 	status = vr_parse_gate(argc, argv, &g);
 	if (status >= 0)
-		return status;
+		return vr_gate_status(status);
 	if (g.timeout_ms >= 0)
 		g.deadline_ms = vr_now_ms() + g.timeout_ms;
 	status = vr_gate_run(&g);

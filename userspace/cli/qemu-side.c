@@ -6,6 +6,9 @@
  * quit (SHUTDOWN first) from a kill.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* struct ucred */
+#endif
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "commands.h"
@@ -45,17 +49,50 @@ bool vr_qemu_id_valid(const char *id)
 	return p - id < 128;
 }
 
-static void vr_qemu_say(const struct vr_qemu *qe, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void vr_qemu_say(const struct vr_qemu *qe, const char *fmt, ...)
+static void vr_qemu_vsay(struct vr_qemu *qe, int err, const char *fmt, va_list ap)
+{
+	va_list copy;
+
+	va_copy(copy, ap);
+	vsnprintf(qe->errmsg, sizeof(qe->errmsg), fmt, copy);
+	va_end(copy);
+	qe->err = err;
+	fprintf(stderr, "%s: %s: ", vr_prog, qe->cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void vr_qemu_fail(struct vr_qemu *qe, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: %s: ", vr_prog, qe->cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vr_qemu_vsay(qe, err, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+/* An error said where the errno is set afterwards (vr_qemu_connect() ...). */
+static void vr_qemu_say(struct vr_qemu *qe, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void vr_qemu_say(struct vr_qemu *qe, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vr_qemu_vsay(qe, 0, fmt, ap);
+	va_end(ap);
+}
+
+/* QEMU's pid: the monitor's peer, as the kernel saw it connect. */
+static pid_t vr_qemu_peer_pid(struct vr_qemu *qe)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(vfio_release_qmp_fd(qe->q), SOL_SOCKET, SO_PEERCRED, &cred, &len) ||
+	    len != sizeof(cred))
+		return 0;
+	return cred.pid;
 }
 
 int vr_qemu_connect(struct vr_qemu *qe, const char *path, int timeout_ms)
@@ -67,6 +104,7 @@ int vr_qemu_connect(struct vr_qemu *qe, const char *path, int timeout_ms)
 	err = vfio_release_qmp_connect(path, timeout_ms, &qe->q);
 	switch (err) {
 	case 0:
+		qe->pid = vr_qemu_peer_pid(qe);
 		return VR_EXIT_OK;
 	case -ENOENT:
 		vr_qemu_say(qe, "%s: no such socket (QEMU's -qmp unix:PATH,server=on)", path);
@@ -97,23 +135,28 @@ int vr_qemu_connect(struct vr_qemu *qe, const char *path, int timeout_ms)
 		vr_qemu_say(qe, "%s: cannot connect: %s", path, strerror(-err));
 		break;
 	}
+	qe->err = err;
 	return VR_EXIT_ERROR;
 }
 
-int vr_qemu_host_device(struct vr_qemu *qe, const char *id, const char *host, char *out)
+int vr_qemu_host_device(struct vr_qemu *qe, const char *id, const char *host, char *out,
+			int timeout_ms, bool cut_by_deadline, bool *known)
 {
-	char known[VFIO_RELEASE_DEVICE_NAME_MAX];
-	int err;
+	char qemus[VFIO_RELEASE_DEVICE_NAME_MAX];
+	int err, status = VR_EXIT_ERROR;
 
-	err = vfio_release_qmp_host_device(qe->q, id, VR_QMP_QUERY_MS, known, sizeof(known));
+	*known = false;
+	err = vfio_release_qmp_host_device(qe->q, id, timeout_ms, qemus, sizeof(qemus));
 	switch (err) {
 	case 0:
-		if (host && strcmp(host, known)) {
+		if (host && strcmp(host, qemus)) {
 			vr_qemu_say(qe, "%s: QEMU's device '%s' is host device %s, not %s (--host)",
-				    qe->path, id, known, host);
-			return VR_EXIT_ERROR;
+				    qe->path, id, qemus, host);
+			err = -EINVAL;
+			break;
 		}
-		snprintf(out, VFIO_RELEASE_DEVICE_NAME_MAX, "%s", known);
+		*known = true;
+		snprintf(out, VFIO_RELEASE_DEVICE_NAME_MAX, "%s", qemus);
 		return VR_EXIT_OK;
 	case -ENOMEDIUM:
 		if (host) {
@@ -122,52 +165,106 @@ int vr_qemu_host_device(struct vr_qemu *qe, const char *id, const char *host, ch
 		}
 		vr_qemu_say(qe, "%s: QEMU does not know the host device of '%s' (given as a file descriptor?): name it with --host DEVICE",
 			    qe->path, id);
-		return VR_EXIT_ERROR;
+		break;
 	case -ENXIO:
 		vr_qemu_say(qe, "%s: QEMU has no device with id '%s'", qe->path, id);
-		return VR_EXIT_ERROR;
+		break;
 	case -EMEDIUMTYPE:
 		vr_qemu_say(qe, "%s: QEMU's device '%s' is not a vfio-pci device: nothing of the host's to wait for",
 			    qe->path, id);
-		return VR_EXIT_ERROR;
+		break;
 	case -ECONNRESET:
 		vr_qemu_say(qe, "%s: QEMU closed the monitor while its device '%s' was looked up (it exited?)",
 			    qe->path, id);
-		return VR_EXIT_ERROR;
+		break;
 	case -ETIMEDOUT:
-		vr_qemu_say(qe, "%s: QEMU did not answer about device '%s' within %.1f s",
-			    qe->path, id, VR_QMP_QUERY_MS / 1000.0);
-		return VR_EXIT_ERROR;
+		if (cut_by_deadline) {
+			vr_qemu_say(qe, "%s: timed out: QEMU did not answer about device '%s' within the %.1f s left of --timeout; nothing was sent",
+				    qe->path, id, timeout_ms / 1000.0);
+			status = VR_EXIT_TIMEOUT;
+		} else {
+			vr_qemu_say(qe, "%s: QEMU did not answer about device '%s' within %.1f s",
+				    qe->path, id, timeout_ms / 1000.0);
+		}
+		break;
 	default:
 		vr_qemu_say(qe, "%s: looking up QEMU's device '%s': %s", qe->path, id,
 			    strerror(-err));
+		break;
+	}
+	qe->err = err;
+	return status;
+}
+
+int vr_qemu_check_holder(struct vr_qemu *qe, const char *id, const char *device, bool known)
+{
+	struct vfio_release_event *rec = NULL;
+	const char *whose = known ? "QEMU's" : "--host";
+	const char *comm = NULL;
+	uint64_t opener = 0;
+	enum vfio_release_state state;
+	int err;
+
+	err = vfio_release_get(qe->vr, device, &rec);
+	if (err == -ENODEV) {
+		vr_qemu_fail(qe, err, "%s (%s '%s'): not watched by the vfio_release module (not on a VFIO driver?): QEMU cannot hold it",
+			     device, whose, id);
 		return VR_EXIT_ERROR;
 	}
+	if (err) {
+		vr_qemu_fail(qe, err, "%s: reading its state: %s", device, vfio_release_strerror(err));
+		return VR_EXIT_ERROR;
+	}
+	state = vfio_release_event_get_state(rec);
+	if (state != VFIO_RELEASE_STATE_OPEN) {
+		vr_qemu_fail(qe, -EBUSY, "%s %s is %s but the kernel says it is %s: QEMU does not hold it",
+			     known ? "QEMU's" : "--host: QEMU's", id, device, vfio_release_state_name(state));
+		vfio_release_event_unref(rec);
+		return VR_EXIT_ERROR;
+	}
+	if (vfio_release_event_get_u64(rec, VFIO_RELEASE_A_OPENER_PID, &opener) || !opener) {
+		if (qe->pid)
+			fprintf(stderr, "%s: %s: %s: the kernel did not see who opened it: not checked to be QEMU's (pid %d)\n",
+				vr_prog, qe->cmd, device, (int)qe->pid);
+	} else if (qe->pid && opener != (uint64_t)qe->pid) {
+		vfio_release_event_get_string(rec, VFIO_RELEASE_A_OPENER_COMM, &comm);
+		vr_qemu_fail(qe, -EBUSY, "%s %s is %s, but the kernel says pid %llu (%s) opened it, not QEMU (pid %d, the monitor's peer): QEMU does not hold it",
+			     known ? "QEMU's" : "--host: QEMU's", id, device, (unsigned long long)opener,
+			     comm ? comm : "?", (int)qe->pid);
+		vfio_release_event_unref(rec);
+		return VR_EXIT_ERROR;
+	}
+	vfio_release_event_unref(rec);
+	return VR_EXIT_OK;
 }
 
 int vr_qemu_open_matcher(struct vr_qemu *qe)
 {
 	int err;
 
-	if (vr_open(&qe->vr))
+	err = vfio_release_open(&qe->vr);
+	if (err) {
+		vr_qemu_fail(qe, err, "cannot talk to the kernel: %s", vfio_release_strerror(err));
 		return VR_EXIT_ERROR;
+	}
 	err = vfio_release_subscribe(qe->vr);
 	if (!err)
 		err = vfio_release_match_new(qe->vr, &qe->m);
-	if (err)
-		return vr_fail("listening to the kernel", err);
+	if (err) {
+		vr_qemu_fail(qe, err, "listening to the kernel: %s", vfio_release_strerror(err));
+		return VR_EXIT_ERROR;
+	}
 	return VR_EXIT_OK;
 }
 
 int vr_qemu_expect_failed(struct vr_qemu *qe, const char *device, const char *id, int err)
 {
 	if (err == -ENODEV) {
-		vr_qemu_say(qe, "%s (QEMU's '%s'): not watched by the vfio_release module (not on a VFIO driver?)",
-			    device, id ? id : "?");
+		vr_qemu_fail(qe, err, "%s (QEMU's '%s'): not watched by the vfio_release module (not on a VFIO driver?)",
+			     device, id ? id : "?");
 		return VR_EXIT_ERROR;
 	}
-	fprintf(stderr, "%s: %s: %s: reading its state: %s\n", vr_prog, qe->cmd, device,
-		vfio_release_strerror(err));
+	vr_qemu_fail(qe, err, "%s: reading its state: %s", device, vfio_release_strerror(err));
 	return VR_EXIT_ERROR;
 }
 
@@ -187,6 +284,41 @@ void vr_qemu_close(struct vr_qemu *qe)
 	free(qe->deleted);
 	qe->deleted = NULL;
 	qe->ndeleted = 0;
+	for (i = 0; i < qe->nevents; i++)
+		vfio_release_qmp_message_unref(qe->events[i]);
+	free(qe->events);
+	qe->events = NULL;
+	qe->nevents = 0;
+}
+
+void vr_qemu_replay(struct vr_qemu *qe)
+{
+	unsigned int i;
+
+	for (i = 0; i < qe->nevents; i++)
+		vfio_release_match_feed_qmp(qe->m, qe->events[i]);
+	if (qe->gone)
+		vfio_release_match_qemu_gone(qe->m, qe->gone_ns);
+}
+
+/* DEVICE_DELETED messages kept (of distinct devices): a QEMU has fewer. */
+#define VR_QEMU_EVENTS_MAX 4096
+
+static int vr_qemu_add_deleted(struct vr_qemu *qe, const char *id)
+{
+	char **grown;
+
+	if (!id || !*id || vr_qemu_deleted(qe, id))
+		return 0;
+	grown = realloc(qe->deleted, (qe->ndeleted + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	qe->deleted = grown;
+	qe->deleted[qe->ndeleted] = strdup(id);
+	if (!qe->deleted[qe->ndeleted])
+		return -ENOMEM;
+	qe->ndeleted++;
+	return 0;
 }
 
 bool vr_qemu_deleted(const struct vr_qemu *qe, const char *id)
@@ -202,8 +334,8 @@ bool vr_qemu_deleted(const struct vr_qemu *qe, const char *id)
 static int vr_qemu_event(const struct vfio_release_qmp_message *ev, void *arg)
 {
 	struct vr_qemu *qe = arg;
-	const char *name = vfio_release_qmp_message_event(ev), *id;
-	char **grown;
+	const char *name = vfio_release_qmp_message_event(ev), *id, *path;
+	struct vfio_release_qmp_message **grown;
 
 	vfio_release_match_feed_qmp(qe->m, ev);
 	if (!name)
@@ -214,24 +346,23 @@ static int vr_qemu_event(const struct vfio_release_qmp_message *ev, void *arg)
 	}
 	if (strcmp(name, "DEVICE_DELETED"))
 		return 0;
-	/* As the matcher reads it: data.device, else the peripheral's path. */
+	/* As the matcher reads it: data.device, the peripheral's path, the QOM path. */
 	id = vfio_release_qmp_message_get_string(ev, "device");
-	if (!id) {
-		const char *path = vfio_release_qmp_message_get_string(ev, "path");
-
-		if (path && !strncmp(path, "/machine/peripheral/", 20))
-			id = path + 20;
-	}
-	if (!id || !*id || vr_qemu_deleted(qe, id))
+	path = vfio_release_qmp_message_get_string(ev, "path");
+	if (!id && path && !strncmp(path, "/machine/peripheral/", 20))
+		id = path + 20;
+	/* A repeated one changes nothing; so many ids are none of ours. */
+	if (qe->nevents >= VR_QEMU_EVENTS_MAX ||
+	    (vr_qemu_deleted(qe, id) && (!path || vr_qemu_deleted(qe, path))))
 		return 0;
-	grown = realloc(qe->deleted, (qe->ndeleted + 1) * sizeof(*grown));
+	if (vr_qemu_add_deleted(qe, id) || vr_qemu_add_deleted(qe, path))
+		return -ENOMEM;
+	grown = realloc(qe->events, (qe->nevents + 1) * sizeof(*grown));
 	if (!grown)
 		return -ENOMEM;
-	qe->deleted = grown;
-	qe->deleted[qe->ndeleted] = strdup(id);
-	if (!qe->deleted[qe->ndeleted])
-		return -ENOMEM;
-	qe->ndeleted++;
+	qe->events = grown;
+	qe->events[qe->nevents++] =
+		vfio_release_qmp_message_ref((struct vfio_release_qmp_message *)ev);
 	return 0;
 }
 
@@ -367,8 +498,8 @@ void vr_outcome_json(const struct vr_outcome *o, json_object *obj)
 	json_object_object_add(obj, "device", json_object_new_string(o->device));
 	if (o->id)
 		json_object_object_add(obj, "id", json_object_new_string(o->id));
-	json_object_object_add(obj, "qemu_event", json_object_new_string(o->qemu_event));
 	if (o->have_qemu) {
+		json_object_object_add(obj, "qemu_event", json_object_new_string(o->qemu_event));
 		json_object_object_add(obj, "qemu_ns", json_object_new_uint64(o->qemu_ns));
 		json_object_object_add(obj, "qemu_ms", vr_json_ms(o->qemu_ms));
 	}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <json-c/json.h>
 
@@ -33,9 +34,17 @@ struct vr_qemu {
 	uint64_t gone_ns;
 	/* QEMU said SHUTDOWN first (a quit, a guest poweroff), not a kill. */
 	bool shutdown;
-	/* The ids whose DEVICE_DELETED came, as opposed to QEMU's exit. */
+	/* The ids (and QOM paths) whose DEVICE_DELETED came, not QEMU's exit. */
 	char **deleted;
 	unsigned int ndeleted;
+	/* Those DEVICE_DELETED messages, kept to feed a new matcher. */
+	struct vfio_release_qmp_message **events;
+	unsigned int nevents;
+	/* QEMU's pid, from the monitor's SO_PEERCRED; 0 when unknown. */
+	pid_t pid;
+	/* The last error said (vr_qemu_fail()): negative errno (0: none) and words. */
+	int err;
+	char errmsg[320];
 };
 
 uint64_t vr_mono_ns(void);
@@ -48,9 +57,27 @@ int vr_qemu_connect(struct vr_qemu *qe, const char *path, int timeout_ms);
 /*
  * The host PCI device of QEMU device id into out (VFIO_RELEASE_DEVICE_NAME_MAX):
  * host is --host (canonical) or NULL; when both QEMU and host know, they
- * must agree. Returns an exit status with the reason said.
+ * must agree. QOM's answers are awaited timeout_ms (cut_by_deadline: that
+ * is what --timeout left, so running out is a timeout, exit 1). *known
+ * says whether QEMU knew the host. Returns an exit status, the reason said.
  */
-int vr_qemu_host_device(struct vr_qemu *qe, const char *id, const char *host, char *out);
+int vr_qemu_host_device(struct vr_qemu *qe, const char *id, const char *host, char *out,
+			int timeout_ms, bool cut_by_deadline, bool *known);
+/*
+ * Whether the kernel agrees that QEMU holds device (its QEMU id id): its
+ * record must be open, and opened by QEMU's pid when that is known (an
+ * opener the kernel did not see is said, not refused). Needs the matcher's
+ * handle. Exit status: 0, or 2 with the disagreement said.
+ */
+int vr_qemu_check_holder(struct vr_qemu *qe, const char *id, const char *device, bool known);
+/* Says an error (stderr) and records it (err, errmsg) for --json. */
+void vr_qemu_fail(struct vr_qemu *qe, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * Gives a new matcher (qe->m) what the old one had seen of QEMU: the
+ * DEVICE_DELETED messages, with their times, and QEMU's exit.
+ */
+void vr_qemu_replay(struct vr_qemu *qe);
 /* Opens the kernel's handle and the matcher; exit status. */
 int vr_qemu_open_matcher(struct vr_qemu *qe);
 /*

@@ -14,11 +14,18 @@
  *  3. device_del, and the wait for both sides, in either order;
  *  4. with --reattach, reattach's own path (vr_cmd_reattach()).
  *
+ * Before device_del the kernel's record must agree that QEMU holds the
+ * device (open, by QEMU's pid when known), and at least a second of
+ * --timeout must be left: a device_del sent with no time to wait for it
+ * would change the VM and report nothing.
+ *
  * Exit status: 0 deleted and free (and on the host driver with
- * --reattach); 1 timed out, with the missing side and why; 2 an error
- * before anything was changed (a refused device_del included); 3 changed
- * but not as asked: QEMU exited before DEVICE_DELETED, the device left
- * vfio before it was free, or reattach did not put it on a host driver.
+ * --reattach); 1 timed out, with the missing side and why (device_del may
+ * or may not have been sent: see device_del_sent); 2 an error before
+ * anything was changed (a refused device_del included): never once
+ * device_del was sent; 3 changed but not as asked: QEMU exited before
+ * DEVICE_DELETED, the device left vfio before it was free, an error after
+ * device_del, or reattach did not put it on a host driver.
  */
 
 #include <errno.h>
@@ -45,6 +52,7 @@ struct vr_unplug {
 	long long deadline_ms;		/* CLOCK_MONOTONIC; -1: none */
 	char device[VFIO_RELEASE_DEVICE_NAME_MAX];
 	bool device_del_sent;
+	bool pending;			/* QEMU had an unplug of it pending already */
 	bool unanswered;		/* QEMU closed before answering device_del */
 	const char *result;		/* the JSON's "result" */
 	json_object *out;		/* --json: the one object printed */
@@ -67,6 +75,26 @@ static int vr_left_ms(const struct vr_unplug *u, int cap_ms)
 	if (left < 0)
 		left = 0;
 	return left < cap_ms ? (int)left : cap_ms;
+}
+
+/* Whether waiting cap_ms would outlast --timeout: its end is the deadline's. */
+static bool vr_cut_ms(const struct vr_unplug *u, int cap_ms)
+{
+	return u->deadline_ms >= 0 && vr_left_ms(u, cap_ms) < cap_ms;
+}
+
+/* device_del only with a second of --timeout left to wait for it. */
+static int vr_unplug_time_left(struct vr_unplug *u, const char *what)
+{
+	int left = vr_left_ms(u, 1000);
+
+	if (u->deadline_ms < 0 || left >= 1000)
+		return VR_EXIT_OK;
+	u->result = "timeout";
+	vr_qemu_fail(&u->qe, -ETIMEDOUT,
+		     "%s: not sending device_del: %.3f s of --timeout %.1f s left: %s used up the time (nothing was changed; give a longer --timeout)",
+		     u->id, left / 1000.0, u->timeout_ms / 1000.0, what);
+	return VR_EXIT_TIMEOUT;
 }
 
 static int vr_parse_unplug(int argc, char **argv, struct vr_unplug *u)
@@ -154,7 +182,10 @@ static void vr_unplug_report(struct vr_unplug *u, int status)
 			u->id, u->device, text);
 }
 
-/* The wait's end, said: which side is missing, and why. */
+/*
+ * The wait's end, said: which side is missing, and why. device_del was
+ * sent (or QEMU had it pending): nothing here is "nothing changed".
+ */
 static int vr_unplug_finish(struct vr_unplug *u, int ret)
 {
 	struct vr_outcome o;
@@ -164,9 +195,9 @@ static int vr_unplug_finish(struct vr_unplug *u, int ret)
 	vr_outcome_why(&o, why, sizeof(why));
 	if (ret == 1 && !vr_qemu_deleted(&u->qe, u->id)) {
 		u->result = "qemu-exited";
-		fprintf(stderr, "%s: unplug: %s: QEMU exited (%s) before DEVICE_DELETED; %s is free%s\n",
-			vr_prog, u->id, u->qe.shutdown ? "it shut down" : "the monitor closed",
-			u->device, u->reattach ? ": not reattached" : "");
+		vr_qemu_fail(&u->qe, -ECONNRESET, "%s: QEMU exited (%s) before DEVICE_DELETED; %s is free%s",
+			     u->id, u->qe.shutdown ? "it shut down" : "the monitor closed",
+			     u->device, u->reattach ? ": not reattached" : "");
 		return VR_EXIT_CHANGED;
 	}
 	if (ret == 1) {
@@ -176,55 +207,62 @@ static int vr_unplug_finish(struct vr_unplug *u, int ret)
 	if (ret == -ETIMEDOUT) {
 		u->result = "timeout";
 		if (!o.have_qemu) {
-			fprintf(stderr, "%s: unplug: %s: no DEVICE_DELETED after %.1f s: the guest did not acknowledge the unplug (the device is still in the VM)\n",
-				vr_prog, u->id, u->timeout_ms / 1000.0);
+			vr_qemu_fail(&u->qe, ret, "%s: no DEVICE_DELETED after %.1f s: the guest did not acknowledge the unplug (the device is still in the VM; the device_del stays pending: the guest may still complete it later)",
+				     u->id, u->timeout_ms / 1000.0);
 			if (!o.have_free)
 				fprintf(stderr, "%s: unplug: %s: not free: %s\n", vr_prog, u->device,
 					why);
 		} else if (!o.have_free) {
-			fprintf(stderr, "%s: unplug: %s: %s came, but %s is not free after %.1f s: %s\n",
-				vr_prog, u->id, o.qemu_event, u->device, u->timeout_ms / 1000.0, why);
+			vr_qemu_fail(&u->qe, ret, "%s: %s came, but %s is not free after %.1f s: %s",
+				     u->id, o.qemu_event, u->device, u->timeout_ms / 1000.0, why);
 		}
 		return VR_EXIT_TIMEOUT;
 	}
 	if (ret == -ENODEV) {
 		u->result = "gone";
-		fprintf(stderr, "%s: unplug: %s: left vfio (unbound or removed) before it was free\n",
-			vr_prog, u->device);
+		vr_qemu_fail(&u->qe, ret, "%s: left vfio (unbound or removed) before it was free",
+			     u->device);
 		return VR_EXIT_CHANGED;
 	}
+	/* device_del went out: the VM may have changed, whatever failed here. */
 	u->result = "error";
-	fprintf(stderr, "%s: unplug: %s: waiting: %s\n", vr_prog, u->device,
-		vfio_release_strerror(ret));
-	return VR_EXIT_ERROR;
+	vr_qemu_fail(&u->qe, ret, "%s: waiting after device_del: %s (the unplug may go on without us)",
+		     u->device, vfio_release_strerror(ret));
+	return VR_EXIT_CHANGED;
+}
+
+/* QEMU's refusal of a second device_del while the first is pending. */
+static bool vr_already_pending(const char *class, const char *desc)
+{
+	return class && desc && !strcmp(class, "GenericError") &&
+	       strstr(desc, "already in the process of unplug");
 }
 
 /*
- * device_del: 0 sent and accepted (or QEMU went away meanwhile, which the
- * wait then sees), else an exit status with QEMU's words.
+ * device_del: 0 sent and accepted, or sent and unanswered (QEMU went away,
+ * or its reply did not come in time: it may well have been executed; the
+ * wait then sees), or QEMU had the unplug pending already; else an exit
+ * status with QEMU's words.
  */
 static int vr_device_del(struct vr_unplug *u)
 {
 	struct vfio_release_qmp_message *reply = NULL;
 	json_object *args = json_object_new_object();
-	int err;
+	int err, wait_ms = vr_left_ms(u, VR_QMP_QUERY_MS);
 
 	json_object_object_add(args, "id", json_object_new_string(u->id));
 	u->qe.start_ns = vr_mono_ns();
 	u->device_del_sent = true;
 	err = vfio_release_qmp_execute(u->qe.q, "device_del",
 				       json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
-				       vr_left_ms(u, VR_QMP_QUERY_MS), &reply);
+				       wait_ms, &reply);
 	json_object_put(args);
 	if (err == -EREMOTEIO) {
 		const char *class = vfio_release_qmp_message_error_class(reply);
 		const char *desc = vfio_release_qmp_message_error_desc(reply);
 
-		/* QEMU refused: nothing was changed. */
+		/* QEMU refused: nothing was changed by this device_del. */
 		u->device_del_sent = false;
-		u->result = "refused";
-		fprintf(stderr, "%s: unplug: %s: QEMU refused device_del: %s (%s)\n", vr_prog,
-			u->id, desc ? desc : "no description", class ? class : "no class");
 		if (u->out) {
 			json_object *e = json_object_new_object();
 
@@ -234,6 +272,17 @@ static int vr_device_del(struct vr_unplug *u)
 				json_object_object_add(e, "desc", json_object_new_string(desc));
 			json_object_object_add(u->out, "qemu_error", e);
 		}
+		if (vr_already_pending(class, desc)) {
+			/* An earlier device_del (ours, the manager's) is under way. */
+			u->pending = true;
+			fprintf(stderr, "%s: unplug: %s: QEMU says an unplug is already pending (%s): waiting for its DEVICE_DELETED and %s free as if we had sent it\n",
+				vr_prog, u->id, desc, u->device);
+			vfio_release_qmp_message_unref(reply);
+			return 0;
+		}
+		u->result = "refused";
+		vr_qemu_fail(&u->qe, err, "%s: QEMU refused device_del: %s (%s)", u->id,
+			     desc ? desc : "no description", class ? class : "no class");
 		vfio_release_qmp_message_unref(reply);
 		return VR_EXIT_ERROR;
 	}
@@ -245,17 +294,18 @@ static int vr_device_del(struct vr_unplug *u)
 			vr_prog, u->id);
 		return 0;
 	}
-	if (err == -ETIMEDOUT) {
-		u->result = "timeout";
-		fprintf(stderr, "%s: unplug: %s: QEMU did not answer device_del in time\n", vr_prog,
-			u->id);
-		return VR_EXIT_TIMEOUT;
+	if (err == -ETIMEDOUT || err == -ENOBUFS) {
+		/* Sent: QEMU may well have executed it. Its events still count. */
+		u->unanswered = true;
+		fprintf(stderr, "%s: unplug: %s: QEMU did not answer device_del within %.1f s (%s): it may have been executed: waiting for DEVICE_DELETED and %s free all the same\n",
+			vr_prog, u->id, wait_ms / 1000.0, vfio_release_strerror(err), u->device);
+		return 0;
 	}
 	if (err) {
 		u->result = "error";
-		fprintf(stderr, "%s: unplug: %s: sending device_del: %s\n", vr_prog, u->id,
-			strerror(-err));
-		return VR_EXIT_ERROR;
+		vr_qemu_fail(&u->qe, err, "%s: sending device_del: %s (it may have reached QEMU)",
+			     u->id, vfio_release_strerror(err));
+		return VR_EXIT_CHANGED;
 	}
 	return 0;
 }
@@ -311,34 +361,48 @@ static int vr_unplug_reattach(struct vr_unplug *u)
 	if (status == VR_EXIT_OK)
 		return VR_EXIT_OK;
 	/* Unplugged and free: whatever reattach says, the device did change. */
-	fprintf(stderr, "%s: unplug: %s: unplugged and free, but reattach exited %d (see above)\n",
-		vr_prog, u->device, status);
+	vr_qemu_fail(&u->qe, 0, "%s: unplugged and free, but reattach exited %d (see above)",
+		     u->device, status);
 	u->result = "not-reattached";
 	return VR_EXIT_CHANGED;
 }
 
 static int vr_unplug_run(struct vr_unplug *u)
 {
+	bool known;
 	int status, ret;
 
 	status = vr_qemu_connect(&u->qe, u->qmp, vr_left_ms(u, VR_QMP_CONNECT_MS));
 	if (status)
 		return status;
-	status = vr_qemu_host_device(&u->qe, u->id, u->have_host ? u->host : NULL, u->device);
+	status = vr_qemu_host_device(&u->qe, u->id, u->have_host ? u->host : NULL, u->device,
+				     vr_left_ms(u, VR_QMP_QUERY_MS),
+				     vr_cut_ms(u, VR_QMP_QUERY_MS), &known);
 	if (status)
 		return status;
 	if (u->out)
 		json_object_object_add(u->out, "device", json_object_new_string(u->device));
+	/* Asked early too, so that no kernel request is made for nothing. */
+	status = vr_unplug_time_left(u, "the QOM lookups");
+	if (status)
+		return status;
 	status = vr_qemu_open_matcher(&u->qe);
 	if (status)
 		return status;
 	ret = vfio_release_match_expect_unplug(u->qe.m, u->id, u->device);
 	if (ret < 0)
 		return vr_qemu_expect_failed(&u->qe, u->device, u->id, ret);
+	/* --host is QEMU's only when the kernel agrees; so is QOM's word. */
+	status = vr_qemu_check_holder(&u->qe, u->id, u->device, known);
+	if (status)
+		return status;
+	status = vr_unplug_time_left(u, "the QOM lookups and the kernel's record");
+	if (status)
+		return status;
 	status = vr_device_del(u);
 	if (status)
 		return status;
-	if (!u->unanswered)
+	if (!u->unanswered && !u->pending)
 		fprintf(stderr, "%s: unplug: %s: device_del accepted: waiting for DEVICE_DELETED and %s free\n",
 			vr_prog, u->id, u->device);
 	ret = vr_qemu_run(&u->qe, u->deadline_ms);
@@ -379,6 +443,16 @@ int vr_cmd_unplug(int argc, char **argv)
 		json_object_object_add(u.out, "result", json_object_new_string(u.result));
 		json_object_object_add(u.out, "device_del_sent",
 				       json_object_new_boolean(u.device_del_sent));
+		if (u.pending)
+			json_object_object_add(u.out, "device_del_pending",
+					       json_object_new_boolean(true));
+		if (status && *u.qe.errmsg) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "errno", json_object_new_int(-u.qe.err));
+			json_object_object_add(e, "message", json_object_new_string(u.qe.errmsg));
+			json_object_object_add(u.out, "error", e);
+		}
 		json_object_object_add(u.out, "exit", json_object_new_int(status));
 		printf("%s\n", json_object_to_json_string_ext(u.out, JSON_C_TO_STRING_PRETTY |
 							      JSON_C_TO_STRING_SPACED));

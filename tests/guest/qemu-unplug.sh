@@ -20,15 +20,6 @@ QMPCMD=$VR_HELPERS/qmp-cmd
 INNER=/tmp/inner
 QEMU_PID=
 
-bounded_wait() {
-	local deadline=$((SECONDS + $1))
-	while vr__running "$2"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 124
-		vr_nap 0.1
-	done
-	wait "$2"
-}
-
 # The inner guest's initramfs: busybox alone, an init that says it is up.
 make_initramfs() {
 	rm -rf "$INNER" && mkdir -p "$INNER/root/bin" "$INNER/root/proc" "$INNER/root/dev" || return 1
@@ -75,7 +66,7 @@ vr_info "inner guest ready after $((SECONDS - t0)) s: $(grep VR-INNER-READY "$IN
 "$VR_CLI" unplug --qmp "$QMP" --id hostdev0 --reattach --driver e1000e --timeout 120 --json \
 	>/tmp/unplug.json 2>/tmp/unplug.err &
 unplug_pid=$!
-bounded_wait 150 "$unplug_pid"
+vr_exit_within 150 "$unplug_pid"
 rc=$?
 check unplug-exit-0 expect_eq "$rc" 0
 check unplug-json-one-object jq -e 'type == "object" and .schema == 1 and .event == "unplug"' /tmp/unplug.json
@@ -91,7 +82,7 @@ vr_info "device_del: $(jq -r '"first \(.first), DEVICE_DELETED +\(.qemu_ms) ms, 
 vr_info "unplug stderr: $(tr '\n' ' ' </tmp/unplug.err)"
 
 "$QMPCMD" "$QMP" quit >/dev/null 2>&1
-bounded_wait 30 "$QEMU_PID"
+vr_exit_within 30 "$QEMU_PID"
 kill -KILL "$QEMU_PID" 2>/dev/null
 mon_stop
 check monitor-log-sane mon_log_sane

@@ -28,16 +28,6 @@ Q1=/tmp/q1
 Q2=/tmp/q2
 QEMU_PID=
 
-# bounded_wait SECONDS PID: PID's exit status, or 124 if it still runs.
-bounded_wait() {
-	local deadline=$((SECONDS + $1))
-	while vr__running "$2"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 124
-		vr_nap 0.05
-	done
-	wait "$2"
-}
-
 # qemu_start: QEMU holds the NIC (the module says open) with two monitors.
 qemu_start() {
 	rm -f "$Q1" "$Q2"
@@ -86,7 +76,7 @@ mon_start
 check quit-qemu-holds-nic qemu_start
 check quit-gate-listens gate_start /tmp/gate1.err --qmp "$Q2" --all --timeout 120
 "$QMPCMD" "$Q1" quit >/tmp/quit.out 2>/tmp/quit.err
-bounded_wait 120 "$GATE_PID"
+vr_exit_within 120 "$GATE_PID"
 rc=$?
 check quit-gate-exit-0 expect_eq "$rc" 0
 check quit-command-ran test -n "$(ran_ns)"
@@ -103,7 +93,7 @@ check kill-qemu-holds-nic qemu_start
 check kill-gate-listens gate_start /tmp/gate2.err --qmp "$Q2" --all --timeout 120
 "$QMPCMD" --now >/tmp/kill.mark
 kill -KILL "$QEMU_PID"
-bounded_wait 120 "$GATE_PID"
+vr_exit_within 120 "$GATE_PID"
 rc=$?
 check kill-gate-exit-0 expect_eq "$rc" 0
 check kill-command-ran test -n "$(ran_ns)"
@@ -119,13 +109,13 @@ check steal-qemu-holds-nic qemu_start
 "$STEAL" "$QEMU_PID" >/tmp/steal.out 2>&1 &
 steal_pid=$!
 check steal-took-files vr_wait 20 grep -q '^stole [1-9]' /tmp/steal.out
-check steal-gate-listens gate_start /tmp/gate3.err --qmp "$Q2" --all --timeout 3
+check steal-gate-listens gate_start /tmp/gate3.err --qmp "$Q2" --all --timeout 10
 kill -KILL "$QEMU_PID"
-bounded_wait 30 "$GATE_PID"
+vr_exit_within 30 "$GATE_PID"
 rc=$?
 check steal-gate-timeout expect_eq "$rc" 124
 check steal-command-not-run test ! -s /tmp/ran
-check steal-says-not-running grep -q 'timed out after 3.0 s: not running' /tmp/gate3.err
+check steal-says-not-running grep -q 'timed out after 10.0 s: not running' /tmp/gate3.err
 check steal-names-holder grep -q "$nic (hostdev0): QEMU exit +[0-9.]* ms, not free: still open by pid $steal_pid (vfio-steal)" /tmp/gate3.err
 check steal-nic-still-open state_is "$nic" open
 vr_info "stolen: $(grep "$nic" /tmp/gate3.err | tail -n1)"
@@ -138,7 +128,7 @@ qemu_reap
 check id-qemu-holds-nic qemu_start
 check id-gate-listens gate_start /tmp/gate4.err --qmp "$Q2" --id hostdev0 --timeout 120
 "$QMPCMD" "$Q1" quit >/tmp/quit4.out 2>/tmp/quit4.err
-bounded_wait 120 "$GATE_PID"
+vr_exit_within 120 "$GATE_PID"
 rc=$?
 check id-gate-exit-0 expect_eq "$rc" 0
 check id-command-ran test -n "$(ran_ns)"
@@ -155,14 +145,14 @@ check unplug-bad-id bash -c "[ $? = 2 ] && grep -q \"QEMU has no device with id 
 "$VR_CLI" unplug --qmp "$Q1" --id rp1 --timeout 3 >/tmp/u2.out 2>/tmp/u2.err
 check unplug-non-vfio bash -c "[ $? = 2 ] && grep -q \"device 'rp1' is not a vfio-pci device\" /tmp/u2.err"
 check unplug-non-vfio-kept bash -c "'$QMPCMD' '$Q2' qom-list '{\"path\": \"/machine/peripheral\"}' | grep -q '\"name\": \"rp1\"'"
-"$VR_CLI" unplug --qmp "$Q1" --id hostdev0 --timeout 3 --json >/tmp/u3.json 2>/tmp/u3.err
+"$VR_CLI" unplug --qmp "$Q1" --id hostdev0 --timeout 5 --json >/tmp/u3.json 2>/tmp/u3.err
 rc=$?
 check unplug-unanswered-timeout expect_eq "$rc" 1
-check unplug-says-guest grep -q 'hostdev0: no DEVICE_DELETED after 3.0 s: the guest did not acknowledge the unplug' /tmp/u3.err
+check unplug-says-guest grep -q 'hostdev0: no DEVICE_DELETED after 5.0 s: the guest did not acknowledge the unplug' /tmp/u3.err
 check unplug-json jq -e --arg d "$nic" '.schema == 1 and .event == "unplug" and .result == "timeout" and
 	.device == $d and .device_del_sent == true and (has("qemu_ns") | not) and .why.block == "open" and .exit == 1' /tmp/u3.json
 check unplug-nic-still-open state_is "$nic" open
-"$VR_CLI" unplug --qmp "$Q1" --id hostdev0 --timeout 3 >/tmp/u4.out 2>/tmp/u4.err
+"$VR_CLI" unplug --qmp "$Q1" --id hostdev0 --timeout 5 >/tmp/u4.out 2>/tmp/u4.err
 rc=$?
 check unplug-pending-exit-1 expect_eq "$rc" 1
 check unplug-pending-says grep -q 'hostdev0: QEMU says an unplug is already pending (Device hostdev0 is already in the process of unplug): waiting' /tmp/u4.err
@@ -176,7 +166,7 @@ check exit-qemu-holds-nic qemu_start
 unplug_pid=$!
 check exit-device-del-accepted vr_wait 30 grep -q 'hostdev0: device_del accepted' /tmp/u6.err
 "$QMPCMD" "$Q2" quit >/dev/null 2>&1
-bounded_wait 60 "$unplug_pid"
+vr_exit_within 60 "$unplug_pid"
 rc=$?
 check exit-unplug-exit-3 expect_eq "$rc" 3
 check exit-unplug-says grep -q 'hostdev0: QEMU exited (it shut down) before DEVICE_DELETED; '"$nic"' is free' /tmp/u6.err

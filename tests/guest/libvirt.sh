@@ -185,23 +185,16 @@ sed "s|^VFIO_RELEASE=/usr/local/bin/vfio-release$|VFIO_RELEASE=$VR_CLI|" "$HOOK_
 chmod 0755 "$HOOKDIR/vfio-release"
 check hook-points-at-cli grep -qx "VFIO_RELEASE=$VR_CLI" "$HOOKDIR/vfio-release"
 # A test hook, sorted before it: logs every call with the time, and at
-# release, when $W/hold-ms exists, has vfio-hold open the NIC for that
-# long (returning once it has it), standing for a holder QEMU left behind.
+# release, when $W/hold-until-waited-ms exists, has vfio-hold open the NIC
+# (returning once it has it), standing for a holder QEMU left behind, and
+# let go only once the hook's reattach has waited that long for it
+# (whatever xmllint's start-up costs under emulation): its first progress
+# line comes after 1 s.
 cat >"$HOOKDIR/00-vr-test" <<EOF
 #!/bin/bash
 { read -r _; read -r _; read -r _ _ t _; } </proc/timer_list
 cat >/dev/null
 echo "\$1 \$2 \$3 \$t" >>"$CALLS"
-if [ "\$2" = release ] && [ -e "$W/hold-ms" ]; then
-	: >"$W/hold-release.log"
-	setsid "$HOLD" -d "$nic" mark=opened sleep-ms="\$(cat "$W/hold-ms")" mark=closing \\
-		close-device close-group close-container mark=closed \\
-		</dev/null >"$W/hold-release.log" 2>&1 &
-	for _ in \$(seq 200); do grep -q "^MARK opened" "$W/hold-release.log" && break; sleep 0.05; done
-fi
-# With $W/hold-until-waited-ms, a holder that lets go only once the
-# hook's reattach has waited that long for it (whatever xmllint's start-up
-# costs under emulation): its first progress line comes after 1 s.
 if [ "\$2" = release ] && [ -e "$W/hold-until-waited-ms" ]; then
 	: >"$W/hold-release.log"
 	setsid "$HOLD" -d "$nic" mark=opened sleep-ms=60000 \\
@@ -378,7 +371,7 @@ check noopt-hook-silent bash -c "! grep -q 'vfio-release-libvirt: vr-noopt' $SYS
 
 # --- opted in, held past the timeout: the release goes on, NIC left on vfio ---
 check bind-nic-fail bind_drv
-echo 6000 >"$W/hold-ms"
+echo 4000 >"$W/hold-until-waited-ms"
 domain_xml vr-fail "$(optin 'timeout="2"')" "$nic" >"$W/vr-fail.xml"
 check fail-domain-starts start vr-fail "$W/vr-fail.xml"
 check fail-device-open vr_wait 60 state_is "$nic" open
@@ -389,7 +382,7 @@ check fail-hook-gave-up vr_wait 30 hook_logged vr-fail "$nic: still in use after
 check fail-still-on-vfio on_vfio
 check fail-libvirtd-logged-failure vr_wait 10 grep -q "Hook script execution failed.*vr-fail release end" "$LVLOG"
 check fail-libvirtd-logged-why grep -q "vfio-release-libvirt: vr-fail: $nic: still in use after 2 s" "$LVLOG"
-rm -f "$W/hold-ms"
+rm -f "$W/hold-until-waited-ms"
 check fail-holder-lets-go vr_wait 30 state_is "$nic" free
 check fail-left-on-vfio-after on_vfio
 vr_info "failure in libvirtd's log: $(grep -m1 "Hook script execution failed" "$LVLOG" | cut -c1-400)"

@@ -9,7 +9,7 @@
 # must see DEVICE_DELETED (the inner guest's answer) and the kernel's free,
 # and leave the NIC on e1000e. The order of DEVICE_DELETED and free, and
 # the gap, are printed (vr_info, from unplug's JSON). The inner boot
-# (~85 s of wall time under emulation inside emulation) dominates: one boot.
+# (3 to 9 min of wall time under emulation inside emulation, seen here) dominates: one boot.
 set -u
 . "$(dirname "$0")/../vm/guest-lib.sh"
 . "$(dirname "$0")/lib-release.sh"

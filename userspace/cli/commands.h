@@ -3,6 +3,7 @@
 #define VFIO_RELEASE_CLI_COMMANDS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vfio-release.h"
 
@@ -46,6 +47,14 @@ extern const char *vr_prog;
  */
 #define VR_TIMEOUT_MAX_S 2000000
 int vr_parse_timeout(const char *arg, int *timeout_ms);
+/* CLOCK_MONOTONIC, the clock of deadlines and of the kernel's timestamps. */
+uint64_t vr_mono_ns(void);
+long long vr_mono_ms(void);
+/*
+ * What is left until deadline_ms (vr_mono_ms()), 0 once past, at most
+ * cap_ms; cap_ms when there is no deadline (deadline_ms < 0).
+ */
+int vr_ms_left(long long deadline_ms, int cap_ms);
 int vr_parse_devices(int argc, char **argv,
 		     char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX]);
 int vr_open(struct vfio_release **vr);

@@ -65,23 +65,6 @@ struct vr_gate {
 	struct vr_qemu qe;
 };
 
-static long long vr_now_ms(void)
-{
-	return (long long)(vr_mono_ns() / 1000000ULL);
-}
-
-static int vr_left_ms(const struct vr_gate *g, int cap_ms)
-{
-	long long left;
-
-	if (g->deadline_ms < 0)
-		return cap_ms;
-	left = g->deadline_ms - vr_now_ms();
-	if (left < 0)
-		left = 0;
-	return left < cap_ms ? (int)left : cap_ms;
-}
-
 static int vr_parse_gate(int argc, char **argv, struct vr_gate *g)
 {
 	static const struct option opts[] = {
@@ -161,7 +144,7 @@ static int vr_gate_collect(const char *id, const char *qom_path, const char *dev
 /* QEMU's vfio-pci devices, now, for --all. */
 static int vr_gate_list(struct vr_gate *g)
 {
-	int wait_ms = vr_left_ms(g, VR_QMP_QUERY_MS);
+	int wait_ms = vr_ms_left(g->deadline_ms, VR_QMP_QUERY_MS);
 	int n = vfio_release_qmp_vfio_devices(g->qe.q, wait_ms, vr_gate_collect, g);
 
 	if (n == -ECONNRESET) {
@@ -373,16 +356,16 @@ static int vr_gate_run(struct vr_gate *g)
 	unsigned int i;
 	int status;
 
-	status = vr_qemu_connect(&g->qe, g->qmp, vr_left_ms(g, VR_QMP_CONNECT_MS));
+	status = vr_qemu_connect(&g->qe, g->qmp, vr_ms_left(g->deadline_ms, VR_QMP_CONNECT_MS));
 	if (status)
 		return vr_gate_status(status);
 	if (g->all) {
 		status = vr_gate_list(g);
 	} else {
 		status = vr_qemu_host_device(&g->qe, g->id, g->have_host ? g->host : NULL,
-					     g->devices[0], vr_left_ms(g, VR_QMP_QUERY_MS),
+					     g->devices[0], vr_ms_left(g->deadline_ms, VR_QMP_QUERY_MS),
 					     g->deadline_ms >= 0 &&
-					     vr_left_ms(g, VR_QMP_QUERY_MS) < VR_QMP_QUERY_MS,
+					     vr_ms_left(g->deadline_ms, VR_QMP_QUERY_MS) < VR_QMP_QUERY_MS,
 					     &known);
 		snprintf(g->ids[0], sizeof(g->ids[0]), "%s", g->id);
 		g->ndevices = 1;
@@ -412,7 +395,7 @@ int vr_cmd_gate(int argc, char **argv)
 	if (status >= 0)
 		return vr_gate_status(status);
 	if (g.timeout_ms >= 0)
-		g.deadline_ms = vr_now_ms() + g.timeout_ms;
+		g.deadline_ms = vr_mono_ms() + g.timeout_ms;
 	status = vr_gate_run(&g);
 	/* COMMAND gets none of gate's sockets. */
 	vr_qemu_close(&g.qe);

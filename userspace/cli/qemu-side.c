@@ -23,19 +23,6 @@
 #include "output.h"
 #include "qemu-side.h"
 
-uint64_t vr_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static long long vr_mono_ms(void)
-{
-	return (long long)(vr_mono_ns() / 1000000ULL);
-}
-
 bool vr_qemu_id_valid(const char *id)
 {
 	const char *p;
@@ -375,13 +362,9 @@ static void vr_qemu_went(struct vr_qemu *qe)
 
 int vr_qemu_run(struct vr_qemu *qe, long long deadline_ms)
 {
-	int ret, timeout_ms = -1;
+	int timeout_ms = deadline_ms < 0 ? -1 : vr_ms_left(deadline_ms, INT_MAX);
+	int ret;
 
-	if (deadline_ms >= 0) {
-		long long left = deadline_ms - vr_mono_ms();
-
-		timeout_ms = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
-	}
 	ret = vfio_release_match_run(qe->m, qe->gone ? NULL : qe->q, vr_qemu_event, qe,
 				     timeout_ms);
 	/*

@@ -47,7 +47,6 @@ struct vr_qemu {
 	char errmsg[320];
 };
 
-uint64_t vr_mono_ns(void);
 
 /*
  * Connects to the monitor at path: a message naming the socket and an exit

@@ -28,6 +28,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,14 +69,6 @@ struct vr_reattach {
 	int ntargets;
 };
 
-static long long vr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void vr_sleep_ms(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
@@ -86,12 +79,7 @@ static void vr_sleep_ms(int ms)
 /* Milliseconds left before the deadline (0 when past), -1 without one. */
 static int vr_left_ms(const struct vr_reattach *r)
 {
-	long long left;
-
-	if (r->deadline_ms < 0)
-		return -1;
-	left = r->deadline_ms - vr_now_ms();
-	return left > 0 ? (int)left : 0;
+	return r->deadline_ms < 0 ? -1 : vr_ms_left(r->deadline_ms, INT_MAX);
 }
 
 /*
@@ -399,7 +387,7 @@ static void vr_progress(const struct vfio_release_wait *w, long long waited_ms, 
 	(void)waited_ms;
 	vr_describe(vfio_release_wait_record(w, 0), holder, sizeof(holder));
 	fprintf(stderr, "%s: waiting for %s to be free: %s, %lld s\n", vr_prog, r->dev, holder,
-		(vr_now_ms() - r->start_ms) / 1000);
+		(vr_mono_ms() - r->start_ms) / 1000);
 }
 
 /* It left vfio while we waited: fine if a host driver (the one asked for) has it. */
@@ -654,7 +642,7 @@ int vr_cmd_reattach(int argc, char **argv)
 	status = vr_parse_reattach(argc, argv, &r, name, &timeout_ms);
 	if (status != VR_CONTINUE)
 		return status;
-	r.start_ms = vr_now_ms();
+	r.start_ms = vr_mono_ms();
 	if (timeout_ms >= 0)
 		r.deadline_ms = r.start_ms + timeout_ms;
 	if (!vr_pci_exists(r.dev)) {

@@ -44,14 +44,6 @@ struct vr_child {
 	bool logging;
 };
 
-static long long vr_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* --- the child --- */
 
 static bool vr_child_send(struct vr_child *c, const char *msg, size_t len)

@@ -59,34 +59,16 @@ struct vr_unplug {
 	struct vr_qemu qe;
 };
 
-static long long vr_now_ms(void)
-{
-	return (long long)(vr_mono_ns() / 1000000ULL);
-}
-
-/* What is left of the timeout, at most cap_ms; cap_ms without a timeout. */
-static int vr_left_ms(const struct vr_unplug *u, int cap_ms)
-{
-	long long left;
-
-	if (u->deadline_ms < 0)
-		return cap_ms;
-	left = u->deadline_ms - vr_now_ms();
-	if (left < 0)
-		left = 0;
-	return left < cap_ms ? (int)left : cap_ms;
-}
-
 /* Whether waiting cap_ms would outlast --timeout: its end is the deadline's. */
 static bool vr_cut_ms(const struct vr_unplug *u, int cap_ms)
 {
-	return u->deadline_ms >= 0 && vr_left_ms(u, cap_ms) < cap_ms;
+	return u->deadline_ms >= 0 && vr_ms_left(u->deadline_ms, cap_ms) < cap_ms;
 }
 
 /* device_del only with a second of --timeout left to wait for it. */
 static int vr_unplug_time_left(struct vr_unplug *u, const char *what)
 {
-	int left = vr_left_ms(u, 1000);
+	int left = vr_ms_left(u->deadline_ms, 1000);
 
 	if (u->deadline_ms < 0 || left >= 1000)
 		return VR_EXIT_OK;
@@ -248,7 +230,7 @@ static int vr_device_del(struct vr_unplug *u)
 {
 	struct vfio_release_qmp_message *reply = NULL;
 	json_object *args = json_object_new_object();
-	int err, wait_ms = vr_left_ms(u, VR_QMP_QUERY_MS);
+	int err, wait_ms = vr_ms_left(u->deadline_ms, VR_QMP_QUERY_MS);
 
 	json_object_object_add(args, "id", json_object_new_string(u->id));
 	u->qe.start_ns = vr_mono_ns();
@@ -328,7 +310,7 @@ static int vr_unplug_reattach(struct vr_unplug *u)
 		argv[argc++] = (char *)u->driver;
 	}
 	if (u->deadline_ms >= 0) {
-		int left = vr_left_ms(u, VR_TIMEOUT_MAX_S * 1000);
+		int left = vr_ms_left(u->deadline_ms, VR_TIMEOUT_MAX_S * 1000);
 
 		snprintf(timeout, sizeof(timeout), "%d.%03d", left / 1000, left % 1000);
 		argv[argc++] = "--timeout";
@@ -372,11 +354,11 @@ static int vr_unplug_run(struct vr_unplug *u)
 	bool known;
 	int status, ret;
 
-	status = vr_qemu_connect(&u->qe, u->qmp, vr_left_ms(u, VR_QMP_CONNECT_MS));
+	status = vr_qemu_connect(&u->qe, u->qmp, vr_ms_left(u->deadline_ms, VR_QMP_CONNECT_MS));
 	if (status)
 		return status;
 	status = vr_qemu_host_device(&u->qe, u->id, u->have_host ? u->host : NULL, u->device,
-				     vr_left_ms(u, VR_QMP_QUERY_MS),
+				     vr_ms_left(u->deadline_ms, VR_QMP_QUERY_MS),
 				     vr_cut_ms(u, VR_QMP_QUERY_MS), &known);
 	if (status)
 		return status;
@@ -427,7 +409,7 @@ int vr_cmd_unplug(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	if (u.timeout_ms >= 0)
-		u.deadline_ms = vr_now_ms() + u.timeout_ms;
+		u.deadline_ms = vr_mono_ms() + u.timeout_ms;
 	if (u.json) {
 		u.out = json_object_new_object();
 		json_object_object_add(u.out, "schema", json_object_new_int(VR_JSON_SCHEMA));

@@ -169,12 +169,29 @@ static int vr_drop_unwatched(struct vfio_release *vr, const char **pending,
 	return VR_EXIT_OK;
 }
 
-static long long vr_now_ms(void)
+uint64_t vr_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+long long vr_mono_ms(void)
+{
+	return (long long)(vr_mono_ns() / 1000000ULL);
+}
+
+int vr_ms_left(long long deadline_ms, int cap_ms)
+{
+	long long left;
+
+	if (deadline_ms < 0)
+		return cap_ms;
+	left = deadline_ms - vr_mono_ms();
+	if (left < 0)
+		left = 0;
+	return left < cap_ms ? (int)left : cap_ms;
 }
 
 /*
@@ -184,12 +201,12 @@ static long long vr_now_ms(void)
 static int vr_run(struct vfio_release *vr, struct vfio_release_wait *w,
 		  const struct vr_wait_opts *opts, long long start)
 {
-	long long next = vr_now_ms() + 1000;
+	long long next = vr_mono_ms() + 1000;
 	int ret = vfio_release_wait_process(vr, w);
 
 	while (ret == 0) {
 		struct pollfd pfd = { .fd = vfio_release_fd(vr), .events = POLLIN };
-		long long now = vr_now_ms(), left = next - now;
+		long long now = vr_mono_ms(), left = next - now;
 
 		if (opts->timeout_ms >= 0 && start + opts->timeout_ms - now < left)
 			left = start + opts->timeout_ms - now;
@@ -219,7 +236,7 @@ int vr_wait_devices(char (*names)[VFIO_RELEASE_DEVICE_NAME_MAX], unsigned int n,
 	struct vfio_release *vr;
 	unsigned int i, count = n;
 	json_object *array = NULL;
-	long long start = vr_now_ms();
+	long long start = vr_mono_ms();
 	int err, status = VR_EXIT_OK;
 
 	if (vr_open(&vr))

@@ -348,14 +348,6 @@ static void vr_group_devices(uint64_t group, struct vr_names *n)
 		qsort(n->name, n->count, sizeof(n->name[0]), vr_by_name);
 }
 
-static uint64_t vr_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
 /*
  * The first of names, other than self, whose record says open: into who.
  * No lookup is begun past deadline (monotonic ns, 0: none): a device not
@@ -370,7 +362,7 @@ static bool vr_first_open(const struct vr_names *n, const char *self,
 		struct vfio_release_event *rec = NULL;
 		bool open;
 
-		if (deadline && vr_monotonic_ns() >= deadline)
+		if (deadline && vr_clock_ns(CLOCK_MONOTONIC) >= deadline)
 			break;
 		if (!strcmp(n->name[i], self) || lookup(n->name[i], &rec, arg))
 			continue;
@@ -443,7 +435,7 @@ enum vfio_release_block vr_block_explain(const struct vfio_release_event *rec,
 					 vr_record_lookup lookup, void *arg, unsigned int budget_ms,
 					 uint32_t *pid, char *comm, char *who)
 {
-	uint64_t deadline = budget_ms ? vr_monotonic_ns() + budget_ms * 1000000ULL : 0;
+	uint64_t deadline = budget_ms ? vr_clock_ns(CLOCK_MONOTONIC) + budget_ms * 1000000ULL : 0;
 	uint64_t group;
 	int64_t g = -1;
 

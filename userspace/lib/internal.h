@@ -3,6 +3,7 @@
 #define VFIO_RELEASE_INTERNAL_H
 
 #include <linux/netlink.h>
+#include <time.h>
 
 #include "vfio-release.h"
 
@@ -39,5 +40,19 @@ int vr_event_decode(const struct nlmsghdr *hdr, struct vfio_release_event **out)
 /* An event of the library's own, without attributes. */
 struct vfio_release_event *vr_event_notice(enum vfio_release_cmd type,
 					   enum vfio_release_notice notice);
+
+/* A clock in ns: CLOCK_MONOTONIC for deadlines and the kernel's stamps. */
+static inline uint64_t vr_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static inline uint64_t vr_mono_ms(void)
+{
+	return vr_clock_ns(CLOCK_MONOTONIC) / 1000000ULL;
+}
 
 #endif

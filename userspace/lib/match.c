@@ -25,14 +25,6 @@
 /* QEMU's path for a device with an id: "/machine/peripheral/ID". */
 #define VR_QOM_PERIPHERAL "/machine/peripheral/"
 
-static uint64_t vr_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Asked once: a busy module's -EAGAIN is a sibling not named, not 10 s more. */
 static int vr_match_get(const char *device, struct vfio_release_event **out, void *arg)
 {

@@ -42,14 +42,6 @@ struct vfio_release_qmp_message {
 	char json[];
 };
 
-static uint64_t vr_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
 static struct json_object *vr_member(struct json_object *obj, const char *key,
 				     enum json_type type)
 {

@@ -72,17 +72,9 @@ struct vfio_release_qmp {
 };
 
 /* Deadlines are CLOCK_MONOTONIC ms; 0 is none. */
-static uint64_t vr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 uint64_t vr_qmp_deadline(int timeout_ms)
 {
-	return timeout_ms < 0 ? 0 : vr_now_ms() + timeout_ms;
+	return timeout_ms < 0 ? 0 : vr_mono_ms() + timeout_ms;
 }
 
 /* What poll() is given: -1 for no deadline, 0 once it passed. */
@@ -92,7 +84,7 @@ static int vr_left_ms(uint64_t deadline)
 
 	if (!deadline)
 		return -1;
-	now = vr_now_ms();
+	now = vr_mono_ms();
 	if (now >= deadline)
 		return 0;
 	return deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now);
@@ -105,7 +97,7 @@ static int vr_left_ms(uint64_t deadline)
  */
 static bool vr_expired(uint64_t deadline)
 {
-	return deadline && vr_now_ms() >= deadline;
+	return deadline && vr_mono_ms() >= deadline;
 }
 
 /* 1 when fd is ready for events, 0 at the deadline, or a negative errno. */

@@ -160,18 +160,10 @@ VR_EXPORT int vfio_release_wait_process(struct vfio_release *vr,
 	return status == VFIO_RELEASE_WAIT_DONE;
 }
 
-static long long vr_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 VR_EXPORT int vfio_release_wait_run(struct vfio_release *vr,
 				    struct vfio_release_wait *w, int timeout_ms)
 {
-	long long deadline = vr_now_ms() + timeout_ms;
+	long long deadline = (long long)vr_mono_ms() + timeout_ms;
 	int ret;
 
 	if (!vr || !w)
@@ -183,7 +175,7 @@ VR_EXPORT int vfio_release_wait_run(struct vfio_release *vr,
 		int left = -1;
 
 		if (timeout_ms >= 0) {
-			long long rest = deadline - vr_now_ms();
+			long long rest = deadline - (long long)vr_mono_ms();
 
 			if (rest <= 0)
 				return -ETIMEDOUT;

@@ -154,6 +154,7 @@ else
 fi
 
 # --- a monitor held by another client: no greeting ---
+: >"$tmp/hold"
 "$qmpcmd" --hold "$B" >"$tmp/hold" 2>&1 &
 hold_pid=$!
 # Only ever killed: no job notice for it.

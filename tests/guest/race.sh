@@ -66,18 +66,18 @@ check rig-bad-address expect_eq "$(rig_rc setup nonsense)" 2
 check rig-bad-delay expect_eq "$(rig_rc setup "$nic" --delay soon)" 2
 check rig-bad-option expect_eq "$(rig_rc setup "$nic" --fast)" 2
 check rig-restore-not-rigged expect_eq "$(rig_rc restore "$nic")" 2
-check rig-untouched-by-bad-input expect_eq "$(vr_driver_of "$nic")/$(cat /sys/bus/pci/devices/$nic/driver_override)" "e1000e/(null)"
+check rig-untouched-by-bad-input expect_eq "$(vr_driver_of "$nic")/$(cat /sys/bus/pci/devices/"$nic"/driver_override)" "e1000e/(null)"
 check rig-not-root-refused bash -c "setpriv --reuid=65534 --regid=65534 --clear-groups '$RIG' setup $nic 2>&1 | grep -q 'needs root'"
 check rig-setup "$RIG" setup "$nic" --delay 250 --skip-reset
 check rig-loaded-slow test -e /sys/module/vfio_pci_slow
 check rig-on-slow expect_eq "$(vr_driver_of "$nic")" vfio_pci_slow
-check rig-attrs expect_eq "$(cat /sys/bus/pci/devices/$nic/close_delay_ms)/$(cat /sys/bus/pci/devices/$nic/skip_reset)" 250/1
+check rig-attrs expect_eq "$(cat /sys/bus/pci/devices/"$nic"/close_delay_ms)/$(cat /sys/bus/pci/devices/"$nic"/skip_reset)" 250/1
 check rig-show bash -c "'$RIG' show $nic | grep -qx 'host driver: e1000e'"
 check rig-setup-again-keeps-host "$RIG" setup "$nic"
-check rig-default-delay expect_eq "$(cat /sys/bus/pci/devices/$nic/close_delay_ms)/$(cat /sys/bus/pci/devices/$nic/skip_reset)" 6000/0
+check rig-default-delay expect_eq "$(cat /sys/bus/pci/devices/"$nic"/close_delay_ms)/$(cat /sys/bus/pci/devices/"$nic"/skip_reset)" 6000/0
 check rig-show-again bash -c "'$RIG' show $nic | grep -qx 'host driver: e1000e'"
 check rig-restore "$RIG" restore "$nic"
-check rig-restored expect_eq "$(vr_driver_of "$nic")/$(cat /sys/bus/pci/devices/$nic/driver_override)" "e1000e/(null)"
+check rig-restored expect_eq "$(vr_driver_of "$nic")/$(cat /sys/bus/pci/devices/"$nic"/driver_override)" "e1000e/(null)"
 check rig-setup-edu "$RIG" setup "$edu" --delay 0
 check rig-restore-edu-unbound bash -c "'$RIG' restore $edu && [ ! -e /sys/bus/pci/devices/$edu/driver ]"
 check pci-stub-loads modprobe pci-stub
@@ -129,7 +129,6 @@ summary_of() {
 range() { echo "$(summary_of "$1" "$2" "$3_min")..$(summary_of "$1" "$2" "$3_max")"; }
 half=$((DELAY_MS / 2))
 for s in "${unsafe[@]}"; do
-	out=/tmp/race-$s
 	check "$s-naive-ran" expect_eq "$(summary_of "$s" none cycles)" "$N_NAIVE"
 	# The race reproduced: every naive unbind blocked in vfio-pci's remove.
 	check "$s-naive-unbind-blocked-every-cycle" expect_eq "$(summary_of "$s" none blocked)/$(summary_of "$s" none kernel_blocked)" "$N_NAIVE/$N_NAIVE"
@@ -188,7 +187,7 @@ cycle_close_ns() { # the module's close_ns (status --json) after one open/close
 base=$(cycle_close_ns)
 echo "$ACCURACY_MS" >"/sys/bus/pci/devices/$nic/close_delay_ms"
 acc=()
-for k in 1 2 3; do acc+=("$(cycle_close_ns)"); done
+for _ in 1 2 3; do acc+=("$(cycle_close_ns)"); done
 median=$(printf '%s\n' "${acc[@]}" | sort -n | sed -n 2p)
 # At least the delay, and at most 10% more (the device's own close
 # included): the module times the whole release.

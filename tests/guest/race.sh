@@ -33,7 +33,7 @@
 # vfio: the QEMU cases, with a second function assigned.)
 #
 # Last, on a quiet VM, the module's close_ns against a longer delay
-# (median of three: a TCG vCPU on a busy host wakes late now and then).
+# (the least of three: a TCG vCPU on a busy host wakes late now and then).
 set -u
 . "$(dirname "$0")/../vm/guest-lib.sh"
 . "$(dirname "$0")/lib-release.sh"
@@ -73,6 +73,10 @@ check rig-loaded-slow test -e /sys/module/vfio_pci_slow
 check rig-on-slow expect_eq "$(vr_driver_of "$nic")" vfio_pci_slow
 check rig-attrs expect_eq "$(cat /sys/bus/pci/devices/"$nic"/close_delay_ms)/$(cat /sys/bus/pci/devices/"$nic"/skip_reset)" 250/1
 check rig-show bash -c "'$RIG' show $nic | grep -qx 'host driver: e1000e'"
+# --skip-reset: one open and close, and the module reports the reset skipped.
+check rig-skip-reset-cycle bash -c "'$HOLD' -d $nic close-device close-group >/dev/null"
+check rig-skip-reset-free vr_wait 20 state_is "$nic" free
+check rig-skip-reset-skipped expect_eq "$(status_field "$nic" reset)" skipped
 check rig-setup-again-keeps-host "$RIG" setup "$nic"
 check rig-default-delay expect_eq "$(cat /sys/bus/pci/devices/"$nic"/close_delay_ms)/$(cat /sys/bus/pci/devices/"$nic"/skip_reset)" 6000/0
 check rig-show-again bash -c "'$RIG' show $nic | grep -qx 'host driver: e1000e'"
@@ -121,12 +125,22 @@ done
 vr_info "cycles: $((SECONDS - start)) s for ${#unsafe[@]} NICs x ($N_NAIVE naive + $N_WAIT wait + $N_REATTACH reattach) and 4 x $N_SAFE controls, delay $DELAY_MS ms, in parallel"
 mon_stop
 
-# summary_of SIGNAL GATE KEY: one value of naive-manager's summary line.
-summary_of() {
-	sed -n 's/^summary .*\<'"$3"'=\([^ ]*\).*/\1/p' "/tmp/race-$1-$2.out"
-}
+# Every naive-manager summary, read once with builtins (each exec costs
+# a lot in the VM): SUM[SIGNAL:GATE:KEY].
+declare -A SUM=()
+for f in /tmp/race-*-*.out; do
+	tag=${f##*/race-} tag=${tag%.out}	# SIGNAL-GATE
+	sg=${tag%-*}:${tag##*-}
+	while read -r line; do
+		[ "${line%% *}" = summary ] || continue
+		for kv in $line; do
+			[ "$kv" = "${kv#*=}" ] || SUM[$sg:${kv%%=*}]=${kv#*=}
+		done
+	done <"$f"
+done
+summary_of() { echo "${SUM[$1:$2:$3]:-none}"; }
 # The cycles' unbind (or gate) times, "min..max ms".
-range() { echo "$(summary_of "$1" "$2" "$3_min")..$(summary_of "$1" "$2" "$3_max")"; }
+range() { echo "${SUM[$1:$2:$3_min]:-none}..${SUM[$1:$2:$3_max]:-none}"; }
 half=$((DELAY_MS / 2))
 for s in "${unsafe[@]}"; do
 	check "$s-naive-ran" expect_eq "$(summary_of "$s" none cycles)" "$N_NAIVE"
@@ -153,32 +167,46 @@ for f in /tmp/race-*.out; do
 done
 
 # --- what the module saw: each NIC's released events in cycle order ---
-# released_of DEVICE FIRST COUNT FIELD: FIELD of those released events.
+# One jq over the whole log: REL[DEVICE] = "reset close_ns comm" lines
+# (through a file: the guest has no /dev/fd for a process substitution).
+jq -r 'select(.event == "released") | "\(.device) \(.reset) \(.close_ns) \(.comm)"' "$MON_LOG" >/tmp/race-released.txt
+declare -A REL=()
+while read -r d reset ns comm; do
+	REL[$d]+="$reset $ns $comm"$'\n'
+done </tmp/race-released.txt
+# released_of DEVICE FIRST COUNT FIELD(1 reset, 2 close_ns, 3 comm): one a line.
 released_of() {
-	jq -r --arg d "$1" 'select(.device == $d and .event == "released") | .'"$4" "$MON_LOG" |
-		sed -n "$2,$(($2 + $3 - 1))p"
+	local n=0 l
+	local -a f
+	while IFS= read -r l; do
+		[ -n "$l" ] || continue
+		n=$((n + 1))
+		[ "$n" -ge "$2" ] && [ "$n" -lt $(($2 + $3)) ] || continue
+		read -r -a f <<<"$l"
+		echo "${f[$(($4 - 1))]}"
+	done <<<"${REL[$1]:-}"
 }
 for i in 0 1 2 3; do
 	s=${unsafe[$i]} d=${nics[$i]}
 	total=$((N_NAIVE + N_WAIT + N_REATTACH))
 	extra=0
 	[ "$i" != 0 ] || extra=$N_SAFE	# close-keepgroup's cycles came last
-	check "$s-released-every-cycle" expect_eq "$(released_of "$d" 1 100000 seq | wc -l)" "$((total + extra))"
+	check "$s-released-every-cycle" expect_eq "$(released_of "$d" 1 100000 1 | wc -l)" "$((total + extra))"
 	# Naive: the blocked unbind holds the device lock: the reset is skipped.
-	check "$s-naive-reset-skipped" expect_eq "$(released_of "$d" 1 "$N_NAIVE" reset | sort -u | tr '\n' ' ')" "skipped "
-	check "$s-gated-reset-done" expect_eq "$(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) reset | sort -u | tr '\n' ' ')" "function "
+	check "$s-naive-reset-skipped" expect_eq "$(released_of "$d" 1 "$N_NAIVE" 1 | sort -u | tr '\n' ' ')" "skipped "
+	check "$s-gated-reset-done" expect_eq "$(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) 1 | sort -u | tr '\n' ' ')" "function "
 	# The module saw at least the configured delay in every gated close.
 	# (Not asserted for the naive ones: with the unbind racing the
 	# close, the module sometimes reports less; see tests/rig/README.md.)
-	check "$s-close-ns-has-delay" expect_eq "$(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) close_ns |
+	check "$s-close-ns-has-delay" expect_eq "$(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) 2 |
 		awk -v min=$((DELAY_MS * 1000000)) '$1 < min { n++ } END { print n + 0 }')" 0
-	vr_info "$s: the last close ran in $(released_of "$d" 1 "$total" comm | sort | uniq -c | awk '{ printf "%s %s, ", $2, $1 }')close_ns (ms) naive $(released_of "$d" 1 "$N_NAIVE" close_ns | awk '{ printf "%d ", $1 / 1e6 }')gated $(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) close_ns | awk '{ printf "%d ", $1 / 1e6 }')"
+	vr_info "$s: the last close ran in $(released_of "$d" 1 "$total" 3 | sort | uniq -c | awk '{ printf "%s %s, ", $2, $1 }')close_ns (ms) naive $(released_of "$d" 1 "$N_NAIVE" 2 | awk '{ printf "%d ", $1 / 1e6 }')gated $(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) 2 | awk '{ printf "%d ", $1 / 1e6 }')"
 done
 check monitor-log-sane mon_log_sane
 
 # --- close_ns against the delay, on a quiet VM ---
-# The device's own close (its reset) adds to the delay: measured first
-# with no delay, it must leave close_ns within 10% of the delay.
+# The device's own close (its reset) adds to the delay: measured once
+# with no delay, for the figures.
 check accuracy-bind "$RIG" setup "$nic" --delay 0
 cycle_close_ns() { # the module's close_ns (status --json) after one open/close
 	"$HOLD" -d "$nic" close-device close-group >/dev/null 2>&1 &&
@@ -188,14 +216,20 @@ base=$(cycle_close_ns)
 echo "$ACCURACY_MS" >"/sys/bus/pci/devices/$nic/close_delay_ms"
 acc=()
 for _ in 1 2 3; do acc+=("$(cycle_close_ns)"); done
-median=$(printf '%s\n' "${acc[@]}" | sort -n | sed -n 2p)
-# At least the delay, and at most 10% more (the device's own close
-# included): the module times the whole release.
+least=$(printf '%s\n' "${acc[@]}" | sort -n | head -n1)
+# Every close at least the delay; the least disturbed one (emulation
+# only ever adds: a starved vCPU wakes late) at most 10% more, the
+# device's own close included: the module times the whole release.
 within() {
-	[ -n "$1" ] && [ "$1" -ge $((ACCURACY_MS * 1000000)) ] && [ "$1" -le $((ACCURACY_MS * 1100000)) ] ||
-		{ echo "median close_ns ${1:-none} for $ACCURACY_MS ms (all: ${acc[*]})"; return 1; }
+	local ns
+	for ns in "${acc[@]}"; do
+		[ -n "$ns" ] && [ "$ns" -ge $((ACCURACY_MS * 1000000)) ] ||
+			{ echo "close_ns ${ns:-none} below $ACCURACY_MS ms (all: ${acc[*]})"; return 1; }
+	done
+	[ "$1" -le $((ACCURACY_MS * 1100000)) ] ||
+		{ echo "least close_ns $1 over $ACCURACY_MS ms + 10% (all: ${acc[*]})"; return 1; }
 }
-check close-ns-within-10pct within "$median"
+check close-ns-within-10pct within "$least"
 vr_info "close_ns with close_delay_ms=$ACCURACY_MS: $(for a in "${acc[@]}"; do printf '%d ' $((a / 1000000)); done)ms (no delay: $((${base:-0} / 1000000)) ms)"
 check accuracy-restore "$RIG" restore "$nic"
 check nics-back-on-e1000e bash -c "for n in ${nics[*]}; do [ \"\$(basename \$(readlink /sys/bus/pci/devices/\$n/driver))\" = e1000e ] || exit 1; done"

@@ -30,6 +30,10 @@
 # "scale1k" does the same with six bridges (VR_SCALE_BRIDGES=N to change):
 # 960 more edu functions. Seven bridges (1120) never get past the firmware
 # here: the VM holds about a thousand.
+# "race" adds three more e1000e NICs (QEMU ids nic1..nic3), each on its
+# own root port (pcie.0 slots 0x10..0x12, buses 5..7) and IOMMU group, for
+# the slow-reset race test's parallel cycles: VR_RACE_NICS lists all four
+# NICs' addresses, comma-separated, VR_NIC first.
 # VR_TOPOLOGY=NAME in the environment overrides the header.
 # A header line "# vr-timeout: N" sets the run's timeout (VR_TIMEOUT wins).
 #
@@ -96,7 +100,7 @@ topology=$(sed -n 's/^# vr-topology:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$scr
 topology=${VR_TOPOLOGY:-${topology:-default}}
 hdr_timeout=$(sed -n 's/^# vr-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$script" | head -n1)
 case $topology in
-default | scale | scale1k) ;;
+default | scale | scale1k | race) ;;
 *) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
 esac
 timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
@@ -172,6 +176,17 @@ case $topology in scale | scale1k)
 			done
 		done
 	done
+	;;
+race)
+	race_nics=$nic
+	for n in 1 2 3; do
+		extra+=(-device "pcie-root-port,id=rpn$n,chassis=$((20 + n)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + n - 1)))")
+		extra+=(-netdev "user,id=net$n,restrict=on")
+		extra+=(-device "e1000e,id=nic$n,bus=rpn$n,addr=0.0,netdev=net$n,romfile=")
+		race_nics+=,$(printf '0000:%02x:00.0' $((4 + n)))
+	done
+	# A comma list: the command line's words carry no spaces.
+	append+=" VR_RACE_NICS=$race_nics"
 	;;
 esac
 

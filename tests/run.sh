@@ -1,13 +1,13 @@
 #!/bin/bash
 # The whole test suite: builds everything, runs the host tests, then every
 # guest scenario group on every installed Debian kernel under QEMU (one
-# boot per group and kernel; VR_JOBS=N boots N at once, default 1).
+# boot per group and kernel; VR_JOBS=N boots N at once, default 2).
 # Ends with "N passed, N failed, N skipped".
 #
 #   tests/run.sh [--kernel PREFIX]... [--group NAME]...
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 
 kernels=() groups=()
 while [ $# -gt 0 ]; do
@@ -56,12 +56,15 @@ for t in tests/host/*.sh; do
 	bash "$t" | tee -a "$results"
 done
 
-# One VM per (group, kernel); VR_JOBS of them at once. The default is one:
-# a VM uses more than its TCG thread (9p is served by QEMU's main loop),
-# and two on two CPUs made the timing of some scenarios (a reattach's
-# module load, a nested guest's boot) slower than their bounds. Each job
-# has its own output and results, printed and collected as jobs end.
-jobs_max=${VR_JOBS:-1}
+# One VM per (group, kernel); VR_JOBS of them at once, default two (at
+# most one per CPU): a VM is one TCG thread plus QEMU's main loop for 9p,
+# and one at a time took the suite past an hour. A group whose header says
+# "# vr-alone: WHY" runs with no other VM beside it: a nested guest's boot
+# or a libvirtd's start, bounded for a VM that has the machine to itself.
+# Each job has its own output and results, printed and collected as jobs
+# end.
+cpus=$(nproc 2>/dev/null || echo 1)
+jobs_max=${VR_JOBS:-$((cpus < 2 ? cpus : 2))}
 declare -A job_desc=()
 job_finish() {
 	local n=$1 rc out=$log_dir/job-$1.out res=$log_dir/job-$1.results
@@ -97,7 +100,10 @@ if ! grep -q '^FAIL build' "$results"; then
 				echo "== $g not on $k (it runs on $want only)"
 				continue
 			fi
-			while [ "${#job_pid[@]}" -ge "$jobs_max" ]; do job_reap; done
+			alone=$(grep -c '^# vr-alone:' "tests/guest/$g.sh")
+			limit=$jobs_max
+			[ "$alone" = 0 ] || limit=1
+			while [ "${#job_pid[@]}" -ge "$limit" ]; do job_reap; done
 			n=$((n + 1))
 			job_desc[$n]="$g on $k"
 			: >"$log_dir/job-$n.results"
@@ -107,6 +113,7 @@ if ! grep -q '^FAIL build' "$results"; then
 				echo $? >"$log_dir/job-$n.rc"
 			) &
 			job_pid[$n]=$!
+			[ "$alone" = 0 ] || while [ "${#job_pid[@]}" -gt 0 ]; do job_reap; done
 		done
 	done
 	while [ "${#job_pid[@]}" -gt 0 ]; do job_reap; done

@@ -1,5 +1,6 @@
 #!/bin/bash
 # vr-kernels: ^6\.1\.0-[0-9]+-amd64$
+# vr-alone: the inner guest boots under emulation inside emulation (3-9 min), bounded at 840 s
 # vr-timeout: 1200
 # A whole device_del with a guest that answers it: an inner QEMU (Debian's
 # 7.2, from the shared root) boots this kernel with a busybox initramfs

@@ -16,6 +16,10 @@
  * Both knobs exist as module parameters and as per-device attributes of
  * the bound PCI device; a per-device value of -1 (the default) means
  * "use the module parameter".
+ *
+ * driver_name=vfio-pci registers the driver under vfio-pci's own name (with
+ * vfio-pci itself not loaded), for managers that bind only a driver of that
+ * name, such as libvirt's managed hostdevs.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -37,6 +41,11 @@ static bool skip_reset;
 module_param(skip_reset, bool, 0644);
 MODULE_PARM_DESC(skip_reset,
 		 "Hold the device lock across the core's close so that its reset is skipped (default N)");
+
+static char *driver_name = "vfio_pci_slow";
+module_param(driver_name, charp, 0444);
+MODULE_PARM_DESC(driver_name,
+		 "The PCI driver's name, matched by driver_override (default vfio_pci_slow)");
 
 struct slow_device {
 	struct vfio_pci_core_device core;	/* first: see vfio_alloc_device */
@@ -207,14 +216,13 @@ static void slow_remove(struct pci_dev *pdev)
 	vfio_put_device(&core->vdev);
 }
 
-/* Only driver_override=vfio_pci_slow matches this entry. */
+/* Only driver_override=DRIVER_NAME matches this entry. */
 static const struct pci_device_id slow_ids[] = {
 	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
 	{}
 };
 
 static struct pci_driver slow_driver = {
-	.name			= "vfio_pci_slow",
 	.id_table		= slow_ids,
 	.probe			= slow_probe,
 	.remove			= slow_remove,
@@ -222,7 +230,19 @@ static struct pci_driver slow_driver = {
 	.dev_groups		= slow_groups,
 	.driver_managed_dma	= true,
 };
-module_pci_driver(slow_driver);
+
+static int __init slow_init(void)
+{
+	slow_driver.name = driver_name;
+	return pci_register_driver(&slow_driver);
+}
+module_init(slow_init);
+
+static void __exit slow_exit(void)
+{
+	pci_unregister_driver(&slow_driver);
+}
+module_exit(slow_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Test-only vfio-pci variant driver with a slow close");

@@ -154,6 +154,7 @@ say "(driver_override, unbind, probe: what libvirt's nodedev-reattach, driverctl
 say "the VM's helper still has the NIC open: killed right after the VM, its exit starts the ${DELAY_MS} ms close"
 blocked_before=$(blocked_msgs)
 releases=$(mon_count released)
+removals=$(mon_count removed)
 kill_holder
 say "waitpid returned after $KILL_MS ms: the VM looks gone; unbinding from vfio_pci_slow ..."
 echo e1000e >"$SYS/driver_override"
@@ -166,6 +167,8 @@ fi
 echo "$NIC" >/sys/bus/pci/drivers_probe 2>/dev/null
 vr_wait 10 vr__bound_to "$NIC" e1000e
 mon_wait_count released $((releases + 1))
+# The whole cycle's events are shown before the story goes on.
+mon_wait_count removed $((removals + 1))
 naive_reset=$(mon_key released reset || echo missing)
 naive_close_ms=$(($(mon_key released close_ns || echo 0) / 1000000))
 naive_blocked=$(($(blocked_msgs) - blocked_before))
@@ -176,8 +179,13 @@ if [ "$naive_blocked" -gt 0 ]; then
 else
 	say "the naive unbind took $naive_ms ms, and the kernel logged no blocked unbind: the race was missed"
 fi
-say "the module: released after a ${naive_close_ms} ms close, reset=$naive_reset (the blocked unbind held"
-say "the device lock, so the close could not reset the NIC); the NIC is on '$(vr_driver_of "$NIC")' again, un-reset"
+if [ "$naive_reset" = skipped ]; then
+	say "the module: released after a ${naive_close_ms} ms close, reset=$naive_reset (the blocked unbind held"
+	say "the device lock, so the close could not reset the NIC); the NIC is on '$(vr_driver_of "$NIC")' again, un-reset"
+else
+	say "the module: released after a ${naive_close_ms} ms close, reset=$naive_reset (the close got to its reset"
+	say "before the unbind took the device lock); the NIC is on '$(vr_driver_of "$NIC")' again"
+fi
 demo_check naive-unbind-blocked "the kernel did not log a blocked unbind" expect_eq "$naive_blocked" 1
 demo_check naive-reset-skipped "the module's reset field" expect_eq "$naive_reset" skipped
 demo_check naive-back-on-e1000e "the naive rebind" expect_eq "$(vr_driver_of "$NIC")" e1000e ||
@@ -192,6 +200,7 @@ mon_wait_count opened $((opens + 1))
 blocked_before=$(blocked_msgs)
 releases=$(mon_count released)
 frees=$(mon_count free)
+removals=$(mon_count removed)
 kill_holder
 say "waitpid returned after $KILL_MS ms, the helper killed too; reattach waits for 'free' first:"
 now_ms; t0=$NOW_MS
@@ -201,6 +210,7 @@ reattach_rc=${PIPESTATUS[0]}
 now_ms; reattach_ms=$((NOW_MS - t0))
 mon_wait_count free $((frees + 1))
 mon_wait_count released $((releases + 1))
+mon_wait_count removed $((removals + 1))
 gated_reset=$(mon_key released reset || echo missing)
 gated_close_ms=$(($(mon_key released close_ns || echo 0) / 1000000))
 gated_blocked=$(($(blocked_msgs) - blocked_before))

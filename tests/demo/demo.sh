@@ -56,14 +56,16 @@ for d in /lib/modules/*/; do
 done
 [ ${#installed[@]} -gt 0 ] || die "no kernel installed under /lib/modules: sudo scripts/install-deps.sh"
 if [ -n "${VR_DEMO_KERNEL:-}" ]; then
-	kver=
+	kver=''
+	matches=()
 	for k in "${installed[@]}"; do
 		case $k in
-		"$VR_DEMO_KERNEL") kver=$k; break ;;
-		"$VR_DEMO_KERNEL".* | "$VR_DEMO_KERNEL"-*) [ -z "$kver" ] || die "VR_DEMO_KERNEL=$VR_DEMO_KERNEL matches more than one kernel"; kver=$k ;;
+		"$VR_DEMO_KERNEL") kver=$k matches=("$k"); break ;;
+		"$VR_DEMO_KERNEL".* | "$VR_DEMO_KERNEL"-*) kver=$k matches+=("$k") ;;
 		esac
 	done
 	[ -n "$kver" ] || die "VR_DEMO_KERNEL=$VR_DEMO_KERNEL: no such kernel under /lib/modules (installed: ${installed[*]})"
+	[ ${#matches[@]} -eq 1 ] || die "VR_DEMO_KERNEL=$VR_DEMO_KERNEL matches more than one kernel: ${matches[*]}"
 	why="chosen by VR_DEMO_KERNEL"
 else
 	kver=

@@ -109,6 +109,16 @@ out=$log_dir/demo-run-vm-$$.out
 VR_LOG_DIR=$log_dir tests/vm/run-vm.sh "$kver" tests/demo/demo-guest.sh >"$out" 2>&1 &
 vm=$!
 vm_start=$EPOCHREALTIME
+# A background job ignores ^C: on an interrupt, stop the VM (run-vm.sh's
+# timeout passes the signal on to QEMU) and its relay, then run-vm.sh.
+# shellcheck disable=SC2317 # called from the trap
+stop_vm() {
+	if kill -0 "$vm" 2>/dev/null; then
+		pkill -TERM -P "$vm"
+		kill -TERM "$vm" 2>/dev/null
+	fi
+}
+trap 'stop_vm; echo; echo "demo: interrupted" >&2; exit 130' INT TERM
 # run-vm.sh names its files after its own pid.
 res=
 until [ -n "$res" ] || ! kill -0 "$vm" 2>/dev/null; do

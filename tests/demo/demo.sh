@@ -92,12 +92,20 @@ module_built "$kver" ||
 # --- the demo's own pieces: the test helpers and the slow driver ---
 mkdir -p "$log_dir" || die "cannot create $log_dir"
 build_log=$log_dir/demo-build.log
-if ! { make -s -C tests/helpers && make -s -C tests/drivers driver KVER="$kver"; } >"$build_log" 2>&1; then
+slow_ko=build/$kver/tests-drivers/vfio_pci_slow.ko
+# Kbuild always relinks: only when the driver's source is newer.
+slow_fresh() {
+	local f
+	[ -r "$slow_ko" ] || return 1
+	for f in tests/drivers/Makefile tests/drivers/vfio_pci_slow/*; do
+		[ "$slow_ko" -nt "$f" ] || return 1
+	done
+}
+if ! { make -s -C tests/helpers && { slow_fresh || make -s -C tests/drivers driver KVER="$kver"; }; } >"$build_log" 2>&1; then
 	tail -n 15 "$build_log" >&2
 	die "building the test helpers or tests/drivers/vfio_pci_slow for $kver failed (log: $build_log)"
 fi
-[ -r "build/$kver/tests-drivers/vfio_pci_slow.ko" ] ||
-	die "build/$kver/tests-drivers/vfio_pci_slow.ko was not built (log: $build_log)"
+[ -r "$slow_ko" ] || die "$slow_ko was not built (log: $build_log)"
 
 # --- the story ---
 echo "vfio-release demo: a VFIO device given back to its host driver too early, and on time"

@@ -3,6 +3,8 @@
 # make                  module for every installed kernel with headers,
 #                       plus the userspace library and CLI
 # make module KVER=...  module for one kernel (default: the running one)
+# make demo             the slow-release race and its fix, in a QEMU guest
+#                       (under a minute; needs make first)
 # make test             the whole test suite (host and QEMU guests)
 # make style / check    checkpatch / sparse on the module
 # make install / dkms-install
@@ -69,6 +71,12 @@ check:
 	@mkdir -p $(BUILD) && cp -a $(KMOD_SRC) $(BUILD)/
 	$(MAKE) -C $(KDIR) M=$(BUILD) C=2 CF="-D__CHECK_ENDIAN__" modules
 
+# The demo builds what it needs beyond `make` itself (the test helpers, the
+# slow test driver for the kernel it boots) and says what is missing.
+demo:
+	@$(MAKE) -s -C userspace
+	@tests/demo/demo.sh
+
 test:
 	tests/run.sh
 
@@ -77,4 +85,4 @@ clean:
 	$(MAKE) -C userspace clean
 
 .PHONY: all modules module module-debug module-install userspace install \
-	dkms.conf-check dkms-install dkms-uninstall style check test clean
+	dkms.conf-check dkms-install dkms-uninstall style check demo test clean

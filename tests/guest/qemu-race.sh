@@ -105,17 +105,70 @@ field() {
 bind_slow() {
 	vr_bind_slow "$1" && echo "$DELAY_MS" >"/sys/bus/pci/devices/$1/close_delay_ms"
 }
-# The kernel's word that an unbind of DEV waited for its user, counted.
-user_waits() {
-	dmesg | grep -cE " $1: (Relaying device request to user|No device request channel registered, blocked until released by user)"
+# nap_until SECONDS CMD...: vr_wait without a fork per poll (each exec
+# costs a lot in the VM, and competes with the QEMU being waited for).
+nap_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		vr_nap 0.05
+	done
 }
-# The device's last released event: "reset close_ms comm".
-released_of() {
-	jq -r --arg d "$1" 'select(.device == $d and .event == "released") |
-		"\(.reset) \(.close_ns / 1e6 | floor) \(.comm)"' "$MON_LOG" | tail -n1
+# have FILE TEXT: FILE has a line starting with TEXT (builtins only).
+have() {
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l; do [ "${l#"$2"}" = "$l" ] || return 0; done <"$1"
+	return 1
 }
-released_count() { jq -r --arg d "$1" 'select(.device == $d and .event == "released") | .seq' "$MON_LOG" | wc -l; }
-released_more() { [ "$(released_count "$1")" -gt "$2" ]; }
+# contains FILE TEXT: a line of FILE contains TEXT (builtins only).
+contains() {
+	local l
+	[ -r "$1" ] || return 1
+	while IFS= read -r l; do [[ $l != *"$2"* ]] || return 0; done <"$1"
+	return 1
+}
+# waits_now: WAITS[CASE], the kernel's word that an unbind of the case's
+# device waited for its user, counted in one dmesg.
+declare -A WAITS=()
+waits_now() {
+	local l c
+	for c in "${cases[@]}"; do WAITS[$c]=0; done
+	dmesg >/tmp/dmesg.txt
+	while IFS= read -r l; do
+		case $l in
+		*"Relaying device request to user"* | *"No device request channel registered, blocked until released by user"*) ;;
+		*) continue ;;
+		esac
+		for c in "${cases[@]}"; do
+			[[ $l != *" ${DEV[$c]}: "* ]] || WAITS[$c]=$((WAITS[$c] + 1))
+		done
+	done </tmp/dmesg.txt
+}
+# rels_now: from one jq over the monitor log, NREL[CASE] (the case's
+# device's released events) and REL[CASE] (the last: "reset close_ms comm").
+declare -A NREL=() REL=()
+rels_now() {
+	local d reset ms comm c
+	for c in "${cases[@]}"; do NREL[$c]=0 REL[$c]=; done
+	jq -r 'select(.event == "released") | "\(.device) \(.reset) \(.close_ns / 1e6 | floor) \(.comm)"' \
+		"$MON_LOG" >/tmp/released.txt
+	while read -r d reset ms comm; do
+		for c in "${cases[@]}"; do
+			[ "$d" = "${DEV[$c]}" ] || continue
+			NREL[$c]=$((NREL[$c] + 1)) REL[$c]="$reset $ms $comm"
+		done
+	done </tmp/released.txt
+}
+# rels_more CASE... : each case's device has more released events than
+# in REL0 (for nap_until).
+declare -A REL0=()
+rels_more() {
+	local c
+	rels_now
+	for c; do [ "${NREL[$c]}" -gt "${REL0[$c]:-0}" ] || return 1; done
+}
 all_open() {
 	local c
 	for c in "${cases[@]}"; do state_is "${DEV[$c]}" open || return 1; done
@@ -136,7 +189,9 @@ qemu_start() {
 	qemu-system-x86_64 -machine q35 -accel tcg -nodefaults -display none -S \
 		-qmp "unix:/tmp/q.quit,server=on,wait=off" "${args[@]}" >/tmp/qemu.log 2>&1 &
 	QEMU_PID=$!
-	vr_wait 90 all_open && vr_wait 20 test -S /tmp/q.unplug.c
+	# QEMU answers its monitor once every device is realized and reset.
+	nap_until 60 test -S /tmp/q.unplug.c && "$QMPCMD" /tmp/q.quit query-status >/dev/null 2>&1 &&
+		vr_wait 30 all_open
 }
 qemu_reap() {
 	[ -n "$QEMU_PID" ] || return 0
@@ -154,8 +209,8 @@ holders_start() {
 		"$SIBLING" --take "$QEMU_PID" "${DEV[$c]}" >"/tmp/holder.$c" 2>&1 &
 		HOLDER[$c]=$!
 	done
-	vr_wait 20 grep -q '^opened' /tmp/holder.a && vr_wait 20 grep -q '^took' /tmp/holder.b &&
-		vr_wait 20 grep -q '^took' /tmp/holder.c
+	nap_until 20 have /tmp/holder.a opened && nap_until 20 have /tmp/holder.b took &&
+		nap_until 20 have /tmp/holder.c took
 }
 holder_kill() {
 	[ -n "${HOLDER[$1]:-}" ] || return 0
@@ -206,11 +261,13 @@ cycle_setup() {
 
 naive_cycle() {
 	local n=$1 c d ub bind rel
-	local -A pid=() waits0=() rel0=()
+	local -A pid=() waits0=()
 	cycle_setup naive "$n" || return
 	holders_start || { vr_result FAIL "naive-$n-holders" "$(cat /tmp/holder.*)"; holders_reap; qemu_reap; return; }
+	waits_now
+	rels_now
 	for c in "${cases[@]}"; do
-		waits0[$c]=$(user_waits "${DEV[$c]}") rel0[$c]=$(released_count "${DEV[$c]}")
+		waits0[$c]=${WAITS[$c]} REL0[$c]=${NREL[$c]}
 		rm -f "/tmp/naive.$c"
 	done
 	qemu_end "$n"
@@ -224,6 +281,9 @@ naive_cycle() {
 		check "$c-naive-$n-rebind-ended" expect_eq "$?" 0
 	done
 	holders_reap
+	# b and c: one released event each, from the holder's close.
+	check "naive-$n-released" nap_until 20 rels_more b c
+	waits_now
 	for c in "${cases[@]}"; do
 		d=${DEV[$c]}
 		ub=$(field "/tmp/naive.$c" unbind_us) bind=$(field "/tmp/naive.$c" bind)
@@ -237,9 +297,8 @@ naive_cycle() {
 			continue
 		fi
 		check "$c-naive-$n-unbind-blocked" test "${ub:-0}" -ge $((half * 1000))
-		check "$c-naive-$n-kernel-says-waited" test "$(user_waits "$d")" -gt "${waits0[$c]}"
-		check "$c-naive-$n-released" vr_wait 20 released_more "$d" "${rel0[$c]}"
-		rel=$(released_of "$d")
+		check "$c-naive-$n-kernel-says-waited" test "${WAITS[$c]}" -gt "${waits0[$c]}"
+		rel=${REL[$c]}
 		check "$c-naive-$n-reset-skipped" expect_eq "${rel%% *}" skipped
 		check "$c-naive-$n-ends-on-e1000e" expect_eq "$bind/$(vr_driver_of "$d")" ok/e1000e
 		[ "${ub:-0}" -ge $((half * 1000)) ] && [ "${rel%% *}" = skipped ] && count "$c-naive"
@@ -271,7 +330,7 @@ exits_within() {
 	done
 }
 # said_or_gone TEXT FILE PID: FILE says TEXT, or PID has ended.
-said_or_gone() { grep -q "$1" "$2" || ! vr__running "$3" 2>/dev/null; }
+said_or_gone() { contains "$2" "$1" || ! vr__running "$3" 2>/dev/null; }
 # gated_cycle N: per device, a gate and an unplug on one QEMU.
 gated_cycle() {
 	local n=$1 c d rc st u_ms line free_ms rel ready=1
@@ -288,8 +347,8 @@ gated_cycle() {
 		u_pid[$c]=$!
 	done
 	for c in "${cases[@]}"; do
-		vr_wait 60 said_or_gone "gate: listening on" "/tmp/gate.$c" "${g_pid[$c]}"
-		vr_wait 60 said_or_gone "hd_$c: device_del accepted" "/tmp/unplug.$c" "${u_pid[$c]}"
+		nap_until 60 said_or_gone "gate: listening on" "/tmp/gate.$c" "${g_pid[$c]}"
+		nap_until 60 said_or_gone "hd_$c: device_del accepted" "/tmp/unplug.$c" "${u_pid[$c]}"
 		check "$c-gated-$n-gate-listens" grep -q 'gate: listening on' "/tmp/gate.$c"
 		check "$c-gated-$n-unplug-device-del-sent" grep -q "hd_$c: device_del accepted" "/tmp/unplug.$c"
 		grep -q 'gate: listening on' "/tmp/gate.$c" && grep -q 'device_del accepted' "/tmp/unplug.$c" || ready=
@@ -308,11 +367,14 @@ gated_cycle() {
 		qemu_reap
 		return
 	fi
-	for c in "${cases[@]}"; do waits0[$c]=$(user_waits "${DEV[$c]}"); done
+	waits_now
+	for c in "${cases[@]}"; do waits0[$c]=${WAITS[$c]}; done
 	qemu_end $((n + 1))
 	release_holders
 	# Every gate and unplug, each one's end seen when it came.
 	exits_within 60 "${u_pid[@]}" "${g_pid[@]}"
+	waits_now
+	rels_now
 	for c in "${cases[@]}"; do
 		d=${DEV[$c]}
 		rc=${EXIT_RC[${u_pid[$c]}]} u_ms=${EXIT_MS[${u_pid[$c]}]}
@@ -331,8 +393,8 @@ gated_cycle() {
 		check "$c-gated-$n-gate-exit-0" expect_eq "$rc" 0
 		check "$c-gated-$n-gate-waited-for-holder" test "${st:-0}" -ge $((T_KILL_US[$c] + half * 1000))
 		check "$c-gated-$n-gate-rebind-ok" expect_eq "$(field "/tmp/ran.$c" bind)/$(vr_driver_of "$d")" ok/e1000e
-		check "$c-gated-$n-gate-unbind-not-blocked" expect_eq "$(user_waits "$d")" "${waits0[$c]}"
-		rel=$(released_of "$d")
+		check "$c-gated-$n-gate-unbind-not-blocked" expect_eq "${WAITS[$c]}" "${waits0[$c]}"
+		rel=${REL[$c]}
 		check "$c-gated-$n-reset-done" test "${rel%% *}" != skipped
 		[ "$rc" = 0 ] && [ "${st:-0}" -ge $((T_KILL_US[$c] + half * 1000)) ] && [ "$(vr_driver_of "$d")" = e1000e ] &&
 			count "$c-gate"

@@ -34,6 +34,12 @@
 # own root port (pcie.0 slots 0x10..0x12, buses 5..7) and IOMMU group, for
 # the slow-reset race test's parallel cycles: VR_RACE_NICS lists all four
 # NICs' addresses, comma-separated, VR_NIC first.
+# "qrace" adds a root port (pcie.0 slot 0x10, bus 5) with a two-function
+# e1000e slot (QEMU ids nicf0, nicf1): e1000e has no ACS, so both
+# functions are one IOMMU group (and one reset domain), for the QEMU race
+# group's "a sibling of the group still assigned": VR_QRACE_PAIR lists
+# 0000:05:00.0,0000:05:00.1; and one more e1000e alone on a root port
+# (slot 0x11, bus 6, QEMU id nicq2): VR_QRACE_NIC2=0000:06:00.0.
 # VR_TOPOLOGY=NAME in the environment overrides the header.
 # A header line "# vr-timeout: N" sets the run's timeout (VR_TIMEOUT wins).
 #
@@ -100,7 +106,7 @@ topology=$(sed -n 's/^# vr-topology:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$scr
 topology=${VR_TOPOLOGY:-${topology:-default}}
 hdr_timeout=$(sed -n 's/^# vr-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$script" | head -n1)
 case $topology in
-default | scale | scale1k | race) ;;
+default | scale | scale1k | race | qrace) ;;
 *) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
 esac
 timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
@@ -187,6 +193,16 @@ race)
 	done
 	# A comma list: the command line's words carry no spaces.
 	append+=" VR_RACE_NICS=$race_nics"
+	;;
+qrace)
+	extra+=(-device "pcie-root-port,id=rpq,chassis=30,bus=pcie.0,addr=0x10")
+	extra+=(-netdev "user,id=netf0,restrict=on" -netdev "user,id=netf1,restrict=on")
+	extra+=(-device "e1000e,id=nicf0,bus=rpq,addr=0.0,multifunction=on,netdev=netf0,romfile=")
+	extra+=(-device "e1000e,id=nicf1,bus=rpq,addr=0.1,netdev=netf1,romfile=")
+	extra+=(-device "pcie-root-port,id=rpq2,chassis=31,bus=pcie.0,addr=0x11")
+	extra+=(-netdev "user,id=netq2,restrict=on")
+	extra+=(-device "e1000e,id=nicq2,bus=rpq2,addr=0.0,netdev=netq2,romfile=")
+	append+=" VR_QRACE_PAIR=0000:05:00.0,0000:05:00.1 VR_QRACE_NIC2=0000:06:00.0"
 	;;
 esac
 

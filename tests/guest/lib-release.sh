@@ -142,7 +142,7 @@ vr_nap() {
 }
 vr__running() {
 	local _p _c st
-	read -r _p _c st _ <"/proc/$1/stat" 2>/dev/null && [ "$st" != Z ]
+	read -r _p _c st _ 2>/dev/null <"/proc/$1/stat" && [ "$st" != Z ]
 }
 # vr_exit_within SECONDS PID: PID's exit status once it ended (VR_EXIT_MS:
 # when it was seen gone, ms), or 124 while it still runs after SECONDS, so

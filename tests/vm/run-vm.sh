@@ -34,6 +34,11 @@
 # own root port (pcie.0 slots 0x10..0x12, buses 5..7) and IOMMU group, for
 # the slow-reset race test's parallel cycles: VR_RACE_NICS lists all four
 # NICs' addresses, comma-separated, VR_NIC first.
+# "rig8" adds seven more e1000e NICs (QEMU ids nic1..nic7), each on its
+# own root port (pcie.0 slots 0x10..0x16, buses 5..11) and IOMMU group,
+# for the rig benchmark's VM stop with eight passthrough devices:
+# VR_RIG_NICS lists all eight NICs' addresses, comma-separated, VR_NIC
+# first.
 # VR_TOPOLOGY=NAME in the environment overrides the header.
 # A header line "# vr-timeout: N" sets the run's timeout (VR_TIMEOUT wins).
 #
@@ -100,7 +105,7 @@ topology=$(sed -n 's/^# vr-topology:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$scr
 topology=${VR_TOPOLOGY:-${topology:-default}}
 hdr_timeout=$(sed -n 's/^# vr-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$script" | head -n1)
 case $topology in
-default | scale | scale1k | race) ;;
+default | scale | scale1k | race | rig8) ;;
 *) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
 esac
 timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
@@ -187,6 +192,16 @@ race)
 	done
 	# A comma list: the command line's words carry no spaces.
 	append+=" VR_RACE_NICS=$race_nics"
+	;;
+rig8)
+	rig_nics=$nic
+	for n in 1 2 3 4 5 6 7; do
+		extra+=(-device "pcie-root-port,id=rpn$n,chassis=$((20 + n)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + n - 1)))")
+		extra+=(-netdev "user,id=net$n,restrict=on")
+		extra+=(-device "e1000e,id=nic$n,bus=rpn$n,addr=0.0,netdev=net$n,romfile=")
+		rig_nics+=,$(printf '0000:%02x:00.0' $((4 + n)))
+	done
+	append+=" VR_RIG_NICS=$rig_nics"
 	;;
 esac
 

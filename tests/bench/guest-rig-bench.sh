@@ -11,8 +11,8 @@
 #          module loaded and not loaded, in interleaved rounds (load, N
 #          cycles, unload, N cycles; every other round unloaded first);
 #          N is chosen so that one measurement takes about SECONDS
-#          (default 1); ROUNDS (default 9); each measurement's median and
-#          mean cycle time
+#          (default 1); ROUNDS (default 9); each measurement's least,
+#          median and mean cycle time
 #   stop   a VM stop with the eight NICs passed through, on vfio_pci_slow
 #          with close delays 250, 500, ... 2000 ms, one holder for all,
 #          SIGKILLed; each manager in MODES (default "reattach wait
@@ -102,11 +102,13 @@ else
 			u=$(sed -n 's/.* median_ns=\([0-9]*\).*/\1/p' <<<"$unloaded")
 			lm=$(sed -n 's/.* ns_per_cycle=\([0-9]*\).*/\1/p' <<<"$loaded")
 			um=$(sed -n 's/.* ns_per_cycle=\([0-9]*\).*/\1/p' <<<"$unloaded")
-			if [ -z "$l" ] || [ -z "$u" ] || [ -z "$lm" ] || [ -z "$um" ]; then
+			ln=$(sed -n 's/.* min_ns=\([0-9]*\).*/\1/p' <<<"$loaded")
+			un=$(sed -n 's/.* min_ns=\([0-9]*\).*/\1/p' <<<"$unloaded")
+			if [ -z "$l" ] || [ -z "$u" ] || [ -z "$lm" ] || [ -z "$um" ] || [ -z "$ln" ] || [ -z "$un" ]; then
 				vr_result FAIL "cycle-round-$r" "no figures: $loaded / $unloaded"
 				continue
 			fi
-			vr_info "bench cycle round=$r first=$([ $((r % 2)) = 1 ] && echo loaded || echo unloaded) loaded_ns=$l unloaded_ns=$u loaded_mean_ns=$lm unloaded_mean_ns=$um"
+			vr_info "bench cycle round=$r first=$([ $((r % 2)) = 1 ] && echo loaded || echo unloaded) loaded_ns=$l unloaded_ns=$u loaded_mean_ns=$lm unloaded_mean_ns=$um loaded_min_ns=$ln unloaded_min_ns=$un"
 		done
 	fi
 fi

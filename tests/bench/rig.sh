@@ -129,6 +129,7 @@ table() {
 	$3 == "cycle" {
 		nr++; rl[nr] = kv("loaded_ns"); ru[nr] = kv("unloaded_ns"); rf[nr] = kv("first"); rr[nr] = rl[nr] / ru[nr]
 		rlm[nr] = kv("loaded_mean_ns"); rum[nr] = kv("unloaded_mean_ns"); rrm[nr] = rlm[nr] / rum[nr]
+		rln[nr] = kv("loaded_min_ns"); run_[nr] = kv("unloaded_min_ns"); rrn[nr] = (run_[nr] > 0) ? rln[nr] / run_[nr] : 0
 	}
 	$3 == "stop-dev" {
 		m = kv("mode"); d = kv("done_ms"); f = kv("free_ms")
@@ -159,19 +160,22 @@ table() {
 		printf "phases:%s whole guest run %.0f s\n\n", ph, wall
 		if (nr) {
 			print "1. open/close cycle cost, module loaded vs not loaded (" cinfo ")"
-			print "(per measurement: the median cycle, and the mean; ratio = loaded/unloaded of one round)"
-			printf "%-6s %-9s %13s %13s %8s %13s %13s %8s\n", "round", "first", "loaded med", "unloaded med", "ratio", "loaded mean", "unloaded mean", "ratio"
+			print "(per measurement: the least disturbed cycle, the median cycle and the mean; ratio = loaded/unloaded of one round)"
+			printf "%-5s %-9s %11s %11s %7s %11s %11s %7s %11s %11s %7s\n", "round", "first", "loaded min", "unl. min", "ratio", "loaded med", "unl. med", "ratio", "loaded mean", "unl. mean", "ratio"
 			for (i = 1; i <= nr; i++) {
-				printf "%-6d %-9s %13d %13d %8.4f %13d %13d %8.4f\n", i, rf[i], rl[i], ru[i], rr[i], rlm[i], rum[i], rrm[i]
-				s[i] = rr[i]; sm2[i] = rrm[i]
+				printf "%-5d %-9s %11d %11d %7.4f %11d %11d %7.4f %11d %11d %7.4f\n", i, rf[i], rln[i], run_[i], rrn[i], rl[i], ru[i], rr[i], rlm[i], rum[i], rrm[i]
+				sn[i] = rrn[i]; s[i] = rr[i]; sm2[i] = rrm[i]
 			}
-			sort(s, nr); sort(sm2, nr)
+			sort(sn, nr); sort(s, nr); sort(sm2, nr)
+			medn = (nr % 2) ? sn[(nr + 1) / 2] : (sn[nr / 2] + sn[nr / 2 + 1]) / 2
 			med = (nr % 2) ? s[(nr + 1) / 2] : (s[nr / 2] + s[nr / 2 + 1]) / 2
 			medm = (nr % 2) ? sm2[(nr + 1) / 2] : (sm2[nr / 2] + sm2[nr / 2 + 1]) / 2
-			printf "ratio loaded/unloaded of the median cycles: median %.4f over %d rounds, spread %.4f..%.4f\n", med, nr, s[1], s[nr]
-			printf "ratio loaded/unloaded of the mean cycles:   median %.4f over %d rounds, spread %.4f..%.4f\n", medm, nr, sm2[1], sm2[nr]
-			printf "target: loaded/unloaded <= 1.01 (median over rounds of the median-cycle ratio): %s\n", (med <= 1.01 ? "met" : "NOT met")
-			if (s[nr] - s[1] > 0.02) printf "  (the spread, %.4f..%.4f, is wider than the 1%% asked about: this run cannot resolve it)\n", s[1], s[nr]
+			printf "ratio loaded/unloaded, least cycles:  median %.4f over %d rounds, spread %.4f..%.4f\n", medn, nr, sn[1], sn[nr]
+			printf "ratio loaded/unloaded, median cycles: median %.4f over %d rounds, spread %.4f..%.4f\n", med, nr, s[1], s[nr]
+			printf "ratio loaded/unloaded, mean cycles:   median %.4f over %d rounds, spread %.4f..%.4f\n", medm, nr, sm2[1], sm2[nr]
+			if (sn[1] <= 0) { medn = med; sn[1] = s[1]; sn[nr] = s[nr]; print "(no least-cycle figures in these results: the target is judged on the median cycles)" }
+			printf "target: loaded/unloaded <= 1.01 (median over rounds of the least-cycle ratio: a starved TCG vCPU only ever makes a cycle longer): %s\n", (medn <= 1.01 ? "met" : "NOT met")
+			if (sn[nr] - sn[1] > 0.02) printf "  (the spread, %.4f..%.4f, is wider than the 1%% asked about: this run cannot resolve it)\n", sn[1], sn[nr]
 			print ""
 		}
 		if (ns) {

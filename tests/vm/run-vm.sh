@@ -40,6 +40,11 @@
 # group's "a sibling of the group still assigned": VR_QRACE_PAIR lists
 # 0000:05:00.0,0000:05:00.1; and one more e1000e alone on a root port
 # (slot 0x11, bus 6, QEMU id nicq2): VR_QRACE_NIC2=0000:06:00.0.
+# "rig8" adds seven more e1000e NICs (QEMU ids nic1..nic7), each on its
+# own root port (pcie.0 slots 0x10..0x16, buses 5..11) and IOMMU group,
+# for the rig benchmark's VM stop with eight passthrough devices:
+# VR_RIG_NICS lists all eight NICs' addresses, comma-separated, VR_NIC
+# first.
 # VR_TOPOLOGY=NAME in the environment overrides the header.
 # A header line "# vr-timeout: N" sets the run's timeout (VR_TIMEOUT wins).
 #
@@ -106,7 +111,7 @@ topology=$(sed -n 's/^# vr-topology:[[:space:]]*\([A-Za-z0-9_-]*\).*/\1/p' "$scr
 topology=${VR_TOPOLOGY:-${topology:-default}}
 hdr_timeout=$(sed -n 's/^# vr-timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$script" | head -n1)
 case $topology in
-default | scale | scale1k | race | qrace) ;;
+default | scale | scale1k | race | qrace | rig8) ;;
 *) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
 esac
 timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
@@ -164,6 +169,20 @@ tcg_thread=${VR_TCG_THREAD:-single}
 
 mem=2048
 extra=()
+# more_nics N VAR: N more e1000e NICs (QEMU ids nic1..nicN), each on its
+# own root port (pcie.0 slots 0x10.., buses 5..) and IOMMU group; VAR
+# (appended to the command line) lists VR_NIC and them, comma-separated,
+# as the command line's words carry no spaces.
+more_nics() {
+	local n list=$nic
+	for n in $(seq 1 "$1"); do
+		extra+=(-device "pcie-root-port,id=rpn$n,chassis=$((20 + n)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + n - 1)))")
+		extra+=(-netdev "user,id=net$n,restrict=on")
+		extra+=(-device "e1000e,id=nic$n,bus=rpn$n,addr=0.0,netdev=net$n,romfile=")
+		list+=,$(printf '0000:%02x:00.0' $((4 + n)))
+	done
+	append+=" $2=$list"
+}
 case $topology in scale | scale1k)
 	# 160 vfio-pci devices per bridge: their config space copies, BAR
 	# bookkeeping and the module's records want more memory.
@@ -184,15 +203,7 @@ case $topology in scale | scale1k)
 	done
 	;;
 race)
-	race_nics=$nic
-	for n in 1 2 3; do
-		extra+=(-device "pcie-root-port,id=rpn$n,chassis=$((20 + n)),bus=pcie.0,addr=$(printf 0x%x $((0x10 + n - 1)))")
-		extra+=(-netdev "user,id=net$n,restrict=on")
-		extra+=(-device "e1000e,id=nic$n,bus=rpn$n,addr=0.0,netdev=net$n,romfile=")
-		race_nics+=,$(printf '0000:%02x:00.0' $((4 + n)))
-	done
-	# A comma list: the command line's words carry no spaces.
-	append+=" VR_RACE_NICS=$race_nics"
+	more_nics 3 VR_RACE_NICS
 	;;
 qrace)
 	extra+=(-device "pcie-root-port,id=rpq,chassis=30,bus=pcie.0,addr=0x10")
@@ -203,6 +214,9 @@ qrace)
 	extra+=(-netdev "user,id=netq2,restrict=on")
 	extra+=(-device "e1000e,id=nicq2,bus=rpq2,addr=0.0,netdev=netq2,romfile=")
 	append+=" VR_QRACE_PAIR=0000:05:00.0,0000:05:00.1 VR_QRACE_NIC2=0000:06:00.0"
+	;;
+rig8)
+	more_nics 7 VR_RIG_NICS
 	;;
 esac
 

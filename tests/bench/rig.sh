@@ -68,19 +68,24 @@ host_load() {
 
 rc=0
 
+# kv(KEY): the value of KEY=VALUE among the line's fields, for the awk
+# programs below.
+# shellcheck disable=SC2016 # awk's own $i
+AWK_KV='
+function kv(key,    i, p) {
+	for (i = 1; i <= NF; i++) {
+		p = index($i, "=")
+		if (p && substr($i, 1, p - 1) == key) return substr($i, p + 1)
+	}
+	return ""
+}'
+
 echo "== host: decode and match (tests/bench/match-bench)"
 q=$(pgrep -c qemu-system || true)
 t0=$EPOCHREALTIME busy0=$(host_busy) own0=$(own_children)
 if tests/bench/match-bench >"$VR_LOG_DIR/match-bench.out" 2>&1; then
 	host_load "$t0" "$busy0" "$own0" "$q"
-	awk '
-	function kv(key,    i, p) {
-		for (i = 1; i <= NF; i++) {
-			p = index($i, "=")
-			if (p && substr($i, 1, p - 1) == key) return substr($i, p + 1)
-		}
-		return ""
-	}
+	awk "$AWK_KV"'
 	$1 == "match-bench" {
 		if (!hdr++) {
 			printf "%d devices, %s messages per run (%s bytes each on average), %d runs per path\n", kv("devices"), kv("messages"), kv("bytes_per_msg"), split(kv("runs"), tmp, ",")
@@ -112,14 +117,7 @@ echo
 
 # table RESULTS: one kernel's report from its "INFO bench ..." lines.
 table() {
-	awk '
-	function kv(key,    i, p) {
-		for (i = 1; i <= NF; i++) {
-			p = index($i, "=")
-			if (p && substr($i, 1, p - 1) == key) return substr($i, p + 1)
-		}
-		return ""
-	}
+	awk "$AWK_KV"'
 	function sort(a, n,    i, j, t) {
 		for (i = 2; i <= n; i++) { t = a[i]; j = i - 1; while (j > 0 && a[j] > t) { a[j + 1] = a[j]; j-- } a[j + 1] = t }
 	}

@@ -77,6 +77,17 @@ check reattach-again-is-noop "$VR_CLI" reattach "$nic" --driver e1000e
 "$VR_CLI" reattach "$nic" --driver igb 2>/tmp/err
 check reattach-wrong-driver-exit-2 expect_eq "$?" 2
 
+# --- the opener exited, a child it forked holds the file: not named as holder ---
+check bind-nic-vfio-forked vr_bind_vfio "$nic"
+"$HOLD" -d "$nic" fork-hold-ms=4000 mark=forked >/tmp/hold-fork.log 2>&1
+check forked-opener-exited expect_eq "$?" 0
+check forked-child-holds vr_wait 10 state_is "$nic" open
+"$VR_CLI" reattach "$nic" --driver e1000e --timeout 60 >/tmp/reattach.out 2>/tmp/reattach.err
+check forked-reattach-exit-0 expect_eq "$?" 0
+check forked-progress-says-opener-exited grep -q "waiting for $nic to be free: open, though its opener pid [0-9]* (vfio-hold) has exited: another process holds its file" /tmp/reattach.err
+check forked-no-dead-holder-named bash -c "! grep -q 'free: open by pid' /tmp/reattach.err"
+check forked-nic-on-e1000e on_host_driver
+
 # --- timing out while held: exit 1, holder named, device untouched ---
 check bind-nic-vfio-again vr_bind_vfio "$nic"
 check nic-held-again hold_start /tmp/hold.log

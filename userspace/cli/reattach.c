@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,27 @@ static void vr_test_pause(const char *step)
 }
 
 /* "open by pid N (comm)", or the state when no opener is known. */
+/*
+ * Whether pid is alive: not gone, not a zombie. The kernel's opener may
+ * have exited while a child it forked, or a process it passed the fd to,
+ * keeps the file open.
+ */
+static bool vr_pid_alive(uint64_t pid)
+{
+	char path[32], stat[256], *end;
+	FILE *f;
+	bool alive;
+
+	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	alive = fgets(stat, sizeof(stat), f) && (end = strrchr(stat, ')')) &&
+		end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+	fclose(f);
+	return alive;
+}
+
 static void vr_describe(const struct vfio_release_event *rec, char *buf, size_t size)
 {
 	enum vfio_release_state state = rec ? vfio_release_event_get_state(rec) :
@@ -113,7 +135,11 @@ static void vr_describe(const struct vfio_release_event *rec, char *buf, size_t 
 			vr_escape(comm, escaped, sizeof(escaped));
 			comm = escaped;
 		}
-		snprintf(buf, size, "open by pid %llu (%s)", (unsigned long long)pid, comm);
+		if (vr_pid_alive(pid))
+			snprintf(buf, size, "open by pid %llu (%s)", (unsigned long long)pid, comm);
+		else
+			snprintf(buf, size, "open, though its opener pid %llu (%s) has exited: another process holds its file",
+				 (unsigned long long)pid, comm);
 	} else if (state == VFIO_RELEASE_STATE_RELEASED) {
 		snprintf(buf, size, "released, its IOMMU group still claimed");
 	} else {

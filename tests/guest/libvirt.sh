@@ -434,7 +434,7 @@ managed_case() {
 	check "$tag-reset-done" expect_eq "$(mon_field "$nic" released reset)" function
 	check "$tag-unbind-not-blocked" bash -c "! dmesg | tail -n +$((dmesg_before + 1)) | grep -qE 'blocked until|Relaying device request'"
 	vr_info "$tag: the last close ran in pid $(mon_field "$nic" released pid) ($(mon_field "$nic" released comm)), QEMU was $QPID; driver $(vr_driver_of "$nic"), driver_override $(cat "$sysdev/driver_override")"
-	check "$tag-libvirt-reattached" grep -q "Reattaching managed PCI device $nic" <(tail -n +$((lv_before + 1)) "$LVLOG")
+	check "$tag-libvirt-reattached" bash -c "tail -n +$((lv_before + 1)) $LVLOG | grep -q 'Reattaching managed PCI device $nic'"
 	check "$tag-bound-after-free" test "${t_bound:-0}" -gt "${t_free:-9999999999999999999}"
 	check "$tag-destroy-waited-for-close" test $((t_destroyed - t_destroy)) -ge $((delay * 1000000))
 	vr_info "$tag: destroy returned after $(ms "${t_destroyed:-0} - ${t_destroy:-0}") ms; close_ns $(ms "${close_ns:-0}") ms; free $(ms "${t_free:-0} - ${t_destroy:-0}") ms, qemu leader a zombie $(ms "${t_gone:-0} - ${t_destroy:-0}") ms, bound $(ms "${t_bound:-0} - ${t_destroy:-0}") ms after destroy began"

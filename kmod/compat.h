@@ -6,8 +6,10 @@
 #ifndef _VR_COMPAT_H
 #define _VR_COMPAT_H
 
+#include <linux/fs.h>
 #include <linux/sched.h>
 #include <linux/string.h>
+#include <linux/vfio.h>
 
 /*
  * get_task_comm() takes task_lock, a sleeping lock on PREEMPT_RT, until
@@ -19,6 +21,36 @@ static inline void vr_current_comm(char comm[TASK_COMM_LEN])
 {
 	memcpy(comm, current->comm, TASK_COMM_LEN);
 	comm[TASK_COMM_LEN - 1] = '\0';
+}
+
+/*
+ * Which vfio device a release of a device file is for. Up to 6.4 the
+ * file's private data is the vfio_device; from the per-file structure of
+ * 6.5 on (struct vfio_device_file, private to vfio) it is that structure,
+ * whose first member is the vfio_device (see vfio_device_fops_release in
+ * drivers/vfio/vfio_main.c). Both candidates are read in the release's
+ * own entry, while the file holds them; each kernel's other candidate is
+ * the address of another live object (the device's struct device, the
+ * per-file structure), so it never equals a vfio_device that is closing.
+ */
+struct vr_release_key {
+	const void *data;	/* the file's private data */
+	const void *first;	/* its first word */
+};
+
+static inline struct vr_release_key vr_release_key(const struct file *filep)
+{
+	struct vr_release_key key = { .data = filep->private_data };
+
+	if (key.data)
+		key.first = *(const void * const *)key.data;
+	return key;
+}
+
+static inline bool vr_release_key_is(const struct vr_release_key *key,
+				     const struct vfio_device *vdev)
+{
+	return key->data == vdev || key->first == vdev;
 }
 
 #endif

@@ -207,6 +207,27 @@ u64 vr_hooks_missed(void)
 	return missed;
 }
 
+/* The misses of one hook since the module loaded; 0 if it is not one. */
+u64 vr_hook_missed(const char *symbol)
+{
+	u64 missed = 0;
+	int i;
+
+	mutex_lock(&vr_hooks_mutex);
+	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++) {
+		struct vr_hook *h = &vr_hooks[i];
+
+		if (strcmp(h->symbol, symbol))
+			continue;
+		missed = h->missed_before;
+		if (h->armed)
+			missed += READ_ONCE(h->rp.nmissed) +
+				  READ_ONCE(h->rp.kp.nmissed);
+	}
+	mutex_unlock(&vr_hooks_mutex);
+	return missed;
+}
+
 /* Every device is read again, in order with the records around it. */
 static void vr_push_rearmed(void)
 {

@@ -9,5 +9,7 @@ void vr_hooks_exit(void);
 
 /* Probe hits that could not be handled since the module loaded. */
 u64 vr_hooks_missed(void);
+/* The same for one hook, by the symbol it hooks. */
+u64 vr_hook_missed(const char *symbol);
 
 #endif

@@ -16,6 +16,7 @@
 #include "events.h"
 #include "hooks.h"
 #include "pipeline.h"
+#include "probes.h"
 #include "queue.h"
 #include "registry.h"
 #include "scan.h"
@@ -85,8 +86,27 @@ static void vr_announce(const struct vr_transition *t, void *arg)
 		dev_warn_ratelimited(vd->dev, "could not send a uevent\n");
 }
 
+/*
+ * A close not timed says so, with what explains it: the release hook's
+ * misses (no free instance), releases that found no free start slot, and
+ * closes whose release ran in another task (none is expected: see
+ * vr_release_start).
+ */
+static void vr_warn_untimed(const struct vr_record *rec)
+{
+	struct vr_probe_stats st;
+
+	vr_probes_stats(&st);
+	dev_warn_ratelimited(rec->dev,
+			     "close not timed (close_ns 0): the start of its release was not seen; vfio_device_fops_release missed %llu, untimed %llu (%llu in another task), no free slot %llu, slots in use %u\n",
+			     vr_hook_missed("vfio_device_fops_release"),
+			     st.untimed, st.other_task, st.no_slot, st.in_use);
+}
+
 static void vr_apply_record(struct vr_record *rec)
 {
+	if (rec->kind == VR_REC_RELEASED && rec->untimed)
+		vr_warn_untimed(rec);
 	if (rec->kind == VR_REC_REARMED) {
 		vr_rescan = true;
 		vr_reason = VFIO_RELEASE_RESYNC_REARMED;

@@ -6,6 +6,7 @@
  */
 
 #include <linux/atomic.h>
+#include <linux/fs.h>
 #include <linux/device.h>
 #include <linux/iommu.h>
 #include <linux/pci.h>
@@ -54,21 +55,35 @@ static struct {
 static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
 
 /*
- * When each task's release of a VFIO device file began: the last close is
- * timed from there, so that a variant driver's own work before the core's
- * close (and the wait for the device set) counts too.
+ * When each release of a VFIO device file began: the last close is timed
+ * from there, so that a variant driver's own work before the core's close
+ * (and the wait for the device set) counts too.
+ *
+ * close_device() runs only inside the release of a file of that very
+ * device, in the task that runs the release, or in an open that failed
+ * after open_device(), where no release is in flight: a close finds its
+ * start by task and device together. A close that finds none (the
+ * release's entry was missed, or no slot was free) is not timed: its
+ * close_ns is 0 and the miss is counted and said in the kernel log.
  */
 #define VR_RELEASES 256
 struct vr_release_start {
 	struct task_struct *task;
+	struct vr_release_key key;	/* the device whose file it is */
 	u64 start_ns;
 };
 
 static struct vr_release_start vr_releases[VR_RELEASES];
 static DEFINE_RAW_SPINLOCK(vr_release_lock);
+/* Releases that found no free slot. */
+static atomic64_t vr_release_no_slot = ATOMIC64_INIT(0);
+/* Closes that found no start, of which one of their device in another task. */
+static atomic64_t vr_close_untimed = ATOMIC64_INIT(0);
+static atomic64_t vr_close_other_task = ATOMIC64_INIT(0);
 
 int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct file *filep = (struct file *)regs_get_kernel_argument(regs, 1);
 	unsigned long flags;
 	int i;
 
@@ -77,40 +92,73 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	for (i = 0; i < VR_RELEASES; i++) {
 		if (!vr_releases[i].task) {
 			vr_releases[i].task = current;
+			vr_releases[i].key = vr_release_key(filep);
 			vr_releases[i].start_ns = ktime_get_ns();
 			vr_frame(ri)->arg = &vr_releases[i];
 			break;
 		}
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	if (!vr_frame(ri)->arg)
+		atomic64_inc(&vr_release_no_slot);
 	return 0;
 }
 
 int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
+	struct vr_release_start *slot = vr_frame(ri)->arg;
 	unsigned long flags;
 
-	if (!vr_frame(ri)->arg)
+	if (!slot)
 		return 0;
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	((struct vr_release_start *)vr_frame(ri)->arg)->task = NULL;
+	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	return 0;
 }
 
-/* The start of the current task's file release, or now. */
-static u64 vr_release_start(void)
+/* The start of the current task's release of @vdev's file, or 0. */
+static u64 vr_release_start(const struct vfio_device *vdev)
 {
-	u64 start = ktime_get_ns();
+	bool other_task = false;
 	unsigned long flags;
+	u64 start = 0;
 	int i;
 
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	for (i = 0; i < VR_RELEASES; i++)
-		if (vr_releases[i].task == current)
+	for (i = 0; i < VR_RELEASES; i++) {
+		if (!vr_releases[i].task ||
+		    !vr_release_key_is(&vr_releases[i].key, vdev))
+			continue;
+		if (vr_releases[i].task == current) {
 			start = vr_releases[i].start_ns;
+			break;
+		}
+		other_task = true;
+	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	if (!start) {
+		atomic64_inc(&vr_close_untimed);
+		if (other_task)
+			atomic64_inc(&vr_close_other_task);
+	}
 	return start;
+}
+
+void vr_probes_stats(struct vr_probe_stats *st)
+{
+	unsigned long flags;
+	int i;
+
+	st->untimed = atomic64_read(&vr_close_untimed);
+	st->other_task = atomic64_read(&vr_close_other_task);
+	st->no_slot = atomic64_read(&vr_release_no_slot);
+	st->in_use = 0;
+	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	for (i = 0; i < VR_RELEASES; i++)
+		if (vr_releases[i].task)
+			st->in_use++;
+	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 }
 
 /* The hooked functions return int: the upper half of rax is undefined. */
@@ -197,7 +245,7 @@ int vr_close_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vdev = container_of((struct vfio_device *)regs_get_kernel_argument(regs, 0),
 			    struct vfio_pci_core_device, vdev);
 	f->arg = vdev;
-	f->start_ns = vr_release_start();
+	f->start_ns = vr_release_start(&vdev->vdev);
 	f->bus_resets = READ_ONCE(vr_bus_resets.count);
 	f->pending = 0;
 	vr_for_each_member(cur, vdev) {
@@ -267,7 +315,9 @@ int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	vr_record_init(&rec, VR_REC_RELEASED, &vdev->pdev->dev);
 	rec.registration = &vdev->vdev;
-	rec.close_ns = rec.timestamp_ns - f->start_ns;
+	/* 0: not timed, the start of the release was not seen. */
+	rec.untimed = !f->start_ns;
+	rec.close_ns = f->start_ns ? rec.timestamp_ns - f->start_ns : 0;
 	rec.reset = vr_close_outcome(f, &siblings_reset);
 	vr_queue_push(&rec);
 

@@ -33,6 +33,16 @@ VR_PROBE_RETURN(group_claimed);
 VR_PROBE_RETURN(dma_claimed);
 VR_PROBE_RETURN(bus_reset);
 
+/* How well closes were timed since the module loaded. */
+struct vr_probe_stats {
+	u64 untimed;		/* closes whose release start was not found */
+	u64 other_task;		/* of them, with a release of the device elsewhere */
+	u64 no_slot;		/* releases that found no free start slot */
+	unsigned int in_use;	/* start slots in use now */
+};
+
+void vr_probes_stats(struct vr_probe_stats *st);
+
 /* Per-call data kept between a probe's entry and return. */
 #define VR_PROBE_DATA_SIZE 40
 

@@ -34,6 +34,7 @@ struct vr_record {
 	u64 timestamp_ns;
 	u64 close_ns;
 	u32 reset;		/* enum vfio_release_reset */
+	bool untimed;		/* RELEASED: close_ns unknown (0) */
 	bool group_read;	/* REGISTERED: the pipeline read the group */
 	bool group_claimed;
 	pid_t pid;

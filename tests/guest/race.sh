@@ -201,15 +201,22 @@ for i in 0 1 2 3; do
 	check "$s-naive-reset-skipped" test "$skipped" -ge $((N_NAIVE / 2))
 	vr_info "$s naive: reset skipped in $skipped/$N_NAIVE cycles"
 	check "$s-gated-reset-done" expect_eq "$(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) 1 | sort -u | tr '\n' ' ')" "function "
-	# Every close took at least the delay; on a loaded host the module
-	# now and then reports less (see tests/rig/README.md, "Open"): counted
-	# here, asserted on the quiet VM below.
-	short=$(released_of "$d" 1 "$((total + extra))" 2 |
-		awk -v min=$((DELAY_MS * 1000000)) '$1 < min { n++ } END { print n + 0 }')
-	vr_info "$s: close_ns under the $DELAY_MS ms delay in $short of $((total + extra)) releases"
+	# Every close took at least the delay: the module reports that, or 0
+	# for a close it could not time (it says so in the kernel log), never
+	# a figure timed from the core's close alone.
+	released_of "$d" 1 "$((total + extra))" 2 |
+		awk -v min=$((DELAY_MS * 1000000)) '$1 == 0 { u++ } $1 > 0 && $1 < min { s++ }
+			END { print s + 0, u + 0 }' >/tmp/race-short.txt
+	read -r short untimed </tmp/race-short.txt
+	check "$s-close-ns-never-under-delay" expect_eq "$short" 0
+	vr_info "$s: close_ns under the $DELAY_MS ms delay in $short, not timed in $untimed of $((total + extra)) releases"
 	vr_info "$s: the last close ran in $(released_of "$d" 1 "$total" 3 | sort | uniq -c | awk '{ printf "%s %s, ", $2, $1 }')close_ns (ms) naive $(released_of "$d" 1 "$N_NAIVE" 2 | awk '{ printf "%d ", $1 / 1e6 }')gated $(released_of "$d" $((N_NAIVE + 1)) $((N_WAIT + N_REATTACH)) 2 | awk '{ printf "%d ", $1 / 1e6 }')"
 done
 check monitor-log-sane mon_log_sane
+# What the module said of the closes it could not time, if any (the last
+# warning carries the counters: the release hook's misses, closes whose
+# release ran in another task, releases that found no free slot).
+vr_info "closes not timed in the cycles: $(dmesg | grep -c 'close not timed'); last: $(dmesg | grep 'close not timed' | tail -n 1)"
 
 # --- close_ns against the delay, on a quiet VM ---
 # The device's own close (its reset) adds to the delay: measured once
@@ -238,6 +245,37 @@ within() {
 }
 check close-ns-within-10pct within "$least"
 vr_info "close_ns with close_delay_ms=$ACCURACY_MS: $(for a in "${acc[@]}"; do printf '%d ' $((a / 1000000)); done)ms (no delay: $((${base:-0} / 1000000)) ms)"
+
+# --- a close whose release the module did not see begin ---
+# One instance per sleeping hook: the second of two releases in flight at
+# once finds the release hook's only instance taken (its nmissed). Its
+# close must not be timed from the core's close alone (that figure is
+# below the delay): close_ns 0, and the kernel log says so and why.
+nic2=${nics[1]}
+MISS_MS=1000
+check miss-reload bash -c "rmmod vfio_release && insmod '$VR_KO' maxactive=1"
+check miss-bind2 "$RIG" setup "$nic2" --delay "$MISS_MS"
+echo "$MISS_MS" >"/sys/bus/pci/devices/$nic/close_delay_ms"
+# The kernel log from here on (the ring may have wrapped: no line count).
+echo "vr-race: two releases at once" >/dev/kmsg
+"$HOLD" -d "$nic" sleep-ms=500 close-device close-group >/tmp/miss-a.out 2>&1 &
+pa=$!
+"$HOLD" -d "$nic2" sleep-ms=800 close-device close-group >/tmp/miss-b.out 2>&1 &
+pb=$!
+vr_exit_within 60 "$pa"
+vr_exit_within 60 "$pb"
+both_free() { state_is "$nic" free && state_is "$nic2" free; }
+check miss-both-free vr_wait 20 both_free
+miss_a=$(status_field "$nic" close_ns) miss_b=$(status_field "$nic2" close_ns)
+[[ $miss_a =~ ^[0-9]+$ ]] || miss_a=0
+check miss-first-timed test "$miss_a" -ge $((MISS_MS * 1000000))
+check miss-second-not-timed expect_eq "$miss_b" 0
+dmesg | sed -n '/vr-race: two releases at once/,$p' >/tmp/miss-dmesg.txt
+check miss-said grep -q "$nic2: close not timed (close_ns 0).*vfio_device_fops_release missed [1-9]" /tmp/miss-dmesg.txt
+vr_info "first close_ns $((miss_a / 1000000)) ms, second $miss_b; kernel: $(grep 'close not timed' /tmp/miss-dmesg.txt | head -n 1)"
+check miss-restore2 "$RIG" restore "$nic2"
+check miss-reload-default bash -c "rmmod vfio_release && insmod '$VR_KO'"
+
 check accuracy-restore "$RIG" restore "$nic"
 check nics-back-on-e1000e bash -c "for n in ${nics[*]}; do [ \"\$(basename \$(readlink /sys/bus/pci/devices/\$n/driver))\" = e1000e ] || exit 1; done"
 check no-kernel-warning bash -c "! dmesg | grep -E 'WARNING:|BUG:|Oops|general protection'"

@@ -60,7 +60,10 @@
  *                           the start of the release of the last device
  *                           file to the end of the driver's close_device
  *                           (a variant driver's own work and the final
- *                           reset attempt included)
+ *                           reset attempt included); 0 when it was not
+ *                           measured: a release found by a re-read, or
+ *                           one whose start the module did not see (the
+ *                           kernel log says so, with the hook's misses)
  *   VFIO_RELEASE_A_TIMESTAMP_NS: u64, CLOCK_MONOTONIC time of the last
  *                                transition, in ns
  *   VFIO_RELEASE_A_SEQ: u64, sequence number of the last event about this

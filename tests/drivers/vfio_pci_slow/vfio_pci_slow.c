@@ -8,7 +8,8 @@
  *	echo vfio_pci_slow > /sys/bus/pci/devices/ADDR/driver_override
  *	echo ADDR > /sys/bus/pci/drivers_probe
  *
- * close_device sleeps close_delay_ms before vfio_pci_core_close_device().
+ * close_device sleeps close_delay_ms (of CLOCK_MONOTONIC) before
+ * vfio_pci_core_close_device().
  * With skip_reset, the close holds the device lock (when it can take it
  * without waiting), so that vfio_pci_core's trylock fails and the final
  * reset is skipped, as it is when an unbind holds that lock.
@@ -29,6 +30,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/sysfs.h>
+#include <linux/timekeeping.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
@@ -91,8 +93,19 @@ static void slow_close_device(struct vfio_device *vdev)
 	unsigned int delay = slow_delay_ms(sdev);
 	bool locked = false;
 
-	if (delay)
-		msleep(delay);
+	/*
+	 * The delay is CLOCK_MONOTONIC time, the clock close_ns is measured
+	 * in. msleep() counts jiffies, and in an emulated guest on a loaded
+	 * host jiffies ran ahead of that clock by up to 50 ms in one 400 ms
+	 * sleep (107 jiffies, 428 ms, in 378 ms): sleep again for what is
+	 * left.
+	 */
+	if (delay) {
+		u64 end = ktime_get_ns() + (u64)delay * NSEC_PER_MSEC, now;
+
+		while ((now = ktime_get_ns()) < end)
+			msleep(DIV_ROUND_UP_ULL(end - now, NSEC_PER_MSEC));
+	}
 	/*
 	 * Never wait for the lock: an unbind holds it while it waits for
 	 * this very close. Either way the core's own trylock then fails.

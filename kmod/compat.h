@@ -32,6 +32,8 @@ static inline void vr_current_comm(char comm[TASK_COMM_LEN])
  * own entry, while the file holds them; each kernel's other candidate is
  * the address of another live object (the device's struct device, the
  * per-file structure), so it never equals a vfio_device that is closing.
+ * Should a kernel reorder that private structure, closes go untimed
+ * (close_ns 0, said in the log), never wrongly timed.
  */
 struct vr_release_key {
 	const void *data;	/* the file's private data */

@@ -187,45 +187,37 @@ static bool vr_hooks_module(const char *module)
 	return false;
 }
 
-u64 vr_hooks_missed(void)
+static u64 vr_hook_misses(const struct vr_hook *h)
+{
+	u64 missed = h->missed_before;
+
+	if (h->armed)
+		missed += READ_ONCE(h->rp.nmissed) + READ_ONCE(h->rp.kp.nmissed);
+	return missed;
+}
+
+/* The misses of the hooks that lose events (timing == false), or of those that only time. */
+static u64 vr_hooks_missed_of(bool timing)
 {
 	u64 missed = 0;
 	int i;
 
 	mutex_lock(&vr_hooks_mutex);
-	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++) {
-		struct vr_hook *h = &vr_hooks[i];
-
-		if (h->flags & VR_TIMING)
-			continue;
-		missed += h->missed_before;
-		if (h->armed)
-			missed += READ_ONCE(h->rp.nmissed) +
-				  READ_ONCE(h->rp.kp.nmissed);
-	}
+	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++)
+		if (!(vr_hooks[i].flags & VR_TIMING) == !timing)
+			missed += vr_hook_misses(&vr_hooks[i]);
 	mutex_unlock(&vr_hooks_mutex);
 	return missed;
 }
 
-/* The misses of one hook since the module loaded; 0 if it is not one. */
-u64 vr_hook_missed(const char *symbol)
+u64 vr_hooks_missed(void)
 {
-	u64 missed = 0;
-	int i;
+	return vr_hooks_missed_of(false);
+}
 
-	mutex_lock(&vr_hooks_mutex);
-	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++) {
-		struct vr_hook *h = &vr_hooks[i];
-
-		if (strcmp(h->symbol, symbol))
-			continue;
-		missed = h->missed_before;
-		if (h->armed)
-			missed += READ_ONCE(h->rp.nmissed) +
-				  READ_ONCE(h->rp.kp.nmissed);
-	}
-	mutex_unlock(&vr_hooks_mutex);
-	return missed;
+u64 vr_hooks_timing_missed(void)
+{
+	return vr_hooks_missed_of(true);
 }
 
 /* Every device is read again, in order with the records around it. */
@@ -294,16 +286,29 @@ int vr_hooks_init(void)
 	int ret;
 
 	vr_size_maxactive();
+	/* Every release the hook can follow at once gets a start slot. */
+	ret = vr_probes_init(maxactive);
+	if (ret) {
+		pr_err("cannot allocate the release table for %d releases (%d)\n",
+		       maxactive, ret);
+		return ret;
+	}
 	ret = register_module_notifier(&vr_module_nb);
 	if (ret) {
 		pr_err("cannot watch module loads (%d)\n", ret);
-		return ret;
+		goto err_probes;
 	}
 	mutex_lock(&vr_hooks_mutex);
 	ret = vr_hooks_arm(NULL);
 	mutex_unlock(&vr_hooks_mutex);
 	if (ret)
-		unregister_module_notifier(&vr_module_nb);
+		goto err_notifier;
+	return 0;
+
+err_notifier:
+	unregister_module_notifier(&vr_module_nb);
+err_probes:
+	vr_probes_exit();
 	return ret;
 }
 
@@ -313,4 +318,6 @@ void vr_hooks_exit(void)
 	mutex_lock(&vr_hooks_mutex);
 	vr_hooks_disarm(NULL);
 	mutex_unlock(&vr_hooks_mutex);
+	/* unregister_kretprobes() waited for every handler in flight. */
+	vr_probes_exit();
 }

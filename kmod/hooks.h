@@ -9,7 +9,7 @@ void vr_hooks_exit(void);
 
 /* Probe hits that could not be handled since the module loaded. */
 u64 vr_hooks_missed(void);
-/* The same for one hook, by the symbol it hooks. */
-u64 vr_hook_missed(const char *symbol);
+/* The same for the hooks that only time others (the file release's). */
+u64 vr_hooks_timing_missed(void);
 
 #endif

@@ -10,6 +10,7 @@
  */
 
 #include <linux/device.h>
+#include <linux/ratelimit.h>
 #include <linux/workqueue.h>
 
 #include "../uapi/linux/vfio_release.h"
@@ -87,20 +88,33 @@ static void vr_announce(const struct vr_transition *t, void *arg)
 }
 
 /*
- * A close not timed says so, with what explains it: the release hook's
- * misses (no free instance), releases that found no free start slot, and
- * closes whose release ran in another task (none is expected: see
- * vr_release_start).
+ * A close not timed says why. If the release hook missed a call or a
+ * release found no free slot since the last such close, that is it: a
+ * warning with the counts. Otherwise no release was lost: the close ran
+ * in an open that failed after open_device(), outside any release (a
+ * user can cause that on purpose): a debug message only.
  */
 static void vr_warn_untimed(const struct vr_record *rec)
 {
+	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
+				      DEFAULT_RATELIMIT_BURST);
+	static u64 seen_missed, seen_no_slot;
 	struct vr_probe_stats st;
+	u64 missed;
 
 	vr_probes_stats(&st);
-	dev_warn_ratelimited(rec->dev,
-			     "close not timed (close_ns 0): the start of its release was not seen; vfio_device_fops_release missed %llu, untimed %llu (%llu in another task), no free slot %llu, slots in use %u\n",
-			     vr_hook_missed("vfio_device_fops_release"),
-			     st.untimed, st.other_task, st.no_slot, st.in_use);
+	missed = vr_hooks_timing_missed();
+	if (missed == seen_missed && st.no_slot == seen_no_slot) {
+		dev_dbg(rec->dev, "close not timed (close_ns 0): it ran in a failed open, outside any release\n");
+		return;
+	}
+	seen_missed = missed;
+	seen_no_slot = st.no_slot;
+	if (!__ratelimit(&rs))
+		return;
+	dev_warn(rec->dev,
+		 "close not timed (close_ns 0): the start of its release was not seen; vfio_device_fops_release missed %llu, releases with no free slot %llu, in flight %u, closes not timed %llu\n",
+		 missed, st.no_slot, st.in_use, st.untimed);
 }
 
 static void vr_apply_record(struct vr_record *rec)

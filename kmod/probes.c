@@ -6,12 +6,15 @@
  */
 
 #include <linux/atomic.h>
-#include <linux/fs.h>
 #include <linux/device.h>
+#include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/iommu.h>
+#include <linux/log2.h>
 #include <linux/pci.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -63,43 +66,78 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * device, in the task that runs the release, or in an open that failed
  * after open_device(), where no release is in flight: a close finds its
  * start by task and device together. A close that finds none (the
- * release's entry was missed, or no slot was free) is not timed: its
- * close_ns is 0 and the miss is counted and said in the kernel log.
+ * release's entry was missed, no slot was free, or a failed open) is not
+ * timed: its close_ns is 0, and the pipeline says which in the log.
+ *
+ * The table has room for twice the releases the hook follows at once (its
+ * maxactive): a release takes the first free slot of a short window that
+ * starts at its task's hash, and its close looks in that window only, so
+ * neither walks the table with interrupts off.
  */
-#define VR_RELEASES 256
+#define VR_RELEASE_WINDOW 16
 struct vr_release_start {
 	struct task_struct *task;
 	struct vr_release_key key;	/* the device whose file it is */
 	u64 start_ns;
 };
 
-static struct vr_release_start vr_releases[VR_RELEASES];
+static struct vr_release_start *vr_releases;
+static unsigned int vr_releases_bits;
 static DEFINE_RAW_SPINLOCK(vr_release_lock);
+static atomic_t vr_releases_in_use = ATOMIC_INIT(0);
 /* Releases that found no free slot. */
 static atomic64_t vr_release_no_slot = ATOMIC64_INIT(0);
-/* Closes that found no start, of which one of their device in another task. */
+/* Closes that found no start. */
 static atomic64_t vr_close_untimed = ATOMIC64_INIT(0);
-static atomic64_t vr_close_other_task = ATOMIC64_INIT(0);
+
+int vr_probes_init(unsigned int releases)
+{
+	unsigned int n = roundup_pow_of_two(max(2 * releases,
+						(unsigned int)VR_RELEASE_WINDOW));
+
+	vr_releases = kvcalloc(n, sizeof(*vr_releases), GFP_KERNEL);
+	if (!vr_releases)
+		return -ENOMEM;
+	vr_releases_bits = ilog2(n);
+	return 0;
+}
+
+void vr_probes_exit(void)
+{
+	kvfree(vr_releases);
+	vr_releases = NULL;
+}
+
+static struct vr_release_start *vr_release_slot(unsigned int i)
+{
+	u32 first = hash_ptr(current, vr_releases_bits);
+
+	return &vr_releases[(first + i) & ((1U << vr_releases_bits) - 1)];
+}
 
 int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct file *filep = (struct file *)regs_get_kernel_argument(regs, 1);
+	struct vr_release_start *slot;
 	unsigned long flags;
-	int i;
+	unsigned int i;
 
 	vr_frame(ri)->arg = NULL;
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	for (i = 0; i < VR_RELEASES; i++) {
-		if (!vr_releases[i].task) {
-			vr_releases[i].task = current;
-			vr_releases[i].key = vr_release_key(filep);
-			vr_releases[i].start_ns = ktime_get_ns();
-			vr_frame(ri)->arg = &vr_releases[i];
+	for (i = 0; i < VR_RELEASE_WINDOW; i++) {
+		slot = vr_release_slot(i);
+		if (!slot->task) {
+			slot->task = current;
+			slot->key = vr_release_key(filep);
+			slot->start_ns = ktime_get_ns();
+			vr_frame(ri)->arg = slot;
 			break;
 		}
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
-	if (!vr_frame(ri)->arg)
+	if (vr_frame(ri)->arg)
+		atomic_inc(&vr_releases_in_use);
+	else
 		atomic64_inc(&vr_release_no_slot);
 	return 0;
 }
@@ -114,51 +152,35 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	atomic_dec(&vr_releases_in_use);
 	return 0;
 }
 
 /* The start of the current task's release of @vdev's file, or 0. */
 static u64 vr_release_start(const struct vfio_device *vdev)
 {
-	bool other_task = false;
+	struct vr_release_start *slot;
 	unsigned long flags;
 	u64 start = 0;
-	int i;
+	unsigned int i;
 
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	for (i = 0; i < VR_RELEASES; i++) {
-		if (!vr_releases[i].task ||
-		    !vr_release_key_is(&vr_releases[i].key, vdev))
-			continue;
-		if (vr_releases[i].task == current) {
-			start = vr_releases[i].start_ns;
-			break;
-		}
-		other_task = true;
+	for (i = 0; i < VR_RELEASE_WINDOW && !start; i++) {
+		slot = vr_release_slot(i);
+		if (slot->task == current && vr_release_key_is(&slot->key, vdev))
+			start = slot->start_ns;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
-	if (!start) {
+	if (!start)
 		atomic64_inc(&vr_close_untimed);
-		if (other_task)
-			atomic64_inc(&vr_close_other_task);
-	}
 	return start;
 }
 
 void vr_probes_stats(struct vr_probe_stats *st)
 {
-	unsigned long flags;
-	int i;
-
 	st->untimed = atomic64_read(&vr_close_untimed);
-	st->other_task = atomic64_read(&vr_close_other_task);
 	st->no_slot = atomic64_read(&vr_release_no_slot);
-	st->in_use = 0;
-	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	for (i = 0; i < VR_RELEASES; i++)
-		if (vr_releases[i].task)
-			st->in_use++;
-	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	st->in_use = atomic_read(&vr_releases_in_use);
 }
 
 /* The hooked functions return int: the upper half of rax is undefined. */
@@ -317,7 +339,9 @@ int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rec.registration = &vdev->vdev;
 	/* 0: not timed, the start of the release was not seen. */
 	rec.untimed = !f->start_ns;
-	rec.close_ns = f->start_ns ? rec.timestamp_ns - f->start_ns : 0;
+	/* At least 1 when timed: a coarse clocksource can measure 0. */
+	rec.close_ns = f->start_ns ?
+		       max_t(u64, rec.timestamp_ns - f->start_ns, 1) : 0;
 	rec.reset = vr_close_outcome(f, &siblings_reset);
 	vr_queue_push(&rec);
 

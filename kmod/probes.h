@@ -36,11 +36,14 @@ VR_PROBE_RETURN(bus_reset);
 /* How well closes were timed since the module loaded. */
 struct vr_probe_stats {
 	u64 untimed;		/* closes whose release start was not found */
-	u64 other_task;		/* of them, with a release of the device elsewhere */
 	u64 no_slot;		/* releases that found no free start slot */
-	unsigned int in_use;	/* start slots in use now */
+	unsigned int in_use;	/* releases in flight now */
 };
 
+/* Room for @releases releases in flight at once, before the hooks arm. */
+int vr_probes_init(unsigned int releases);
+/* After the hooks are removed. */
+void vr_probes_exit(void);
 void vr_probes_stats(struct vr_probe_stats *st);
 
 /* Per-call data kept between a probe's entry and return. */

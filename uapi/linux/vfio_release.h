@@ -61,9 +61,11 @@
  *                           file to the end of the driver's close_device
  *                           (a variant driver's own work and the final
  *                           reset attempt included); 0 when it was not
- *                           measured: a release found by a re-read, or
- *                           one whose start the module did not see (the
- *                           kernel log says so, with the hook's misses)
+ *                           measured: a release found by a re-read, one
+ *                           whose start the module did not see (the
+ *                           kernel log says so, with the hook's misses),
+ *                           or a close in an open that failed after the
+ *                           driver's open_device
  *   VFIO_RELEASE_A_TIMESTAMP_NS: u64, CLOCK_MONOTONIC time of the last
  *                                transition, in ns
  *   VFIO_RELEASE_A_SEQ: u64, sequence number of the last event about this

@@ -196,7 +196,7 @@ static u64 vr_hook_misses(const struct vr_hook *h)
 	return missed;
 }
 
-/* The misses of the hooks that lose events (timing == false), or of those that only time. */
+/* The misses of the hooks that lose events, or (timing) of those that only time. */
 static u64 vr_hooks_missed_of(bool timing)
 {
 	u64 missed = 0;
@@ -306,7 +306,14 @@ int vr_hooks_init(void)
 	return 0;
 
 err_notifier:
+	/*
+	 * A vfio module that came up while the arm failed may have been
+	 * armed by the notifier meanwhile: remove whatever is armed.
+	 */
 	unregister_module_notifier(&vr_module_nb);
+	mutex_lock(&vr_hooks_mutex);
+	vr_hooks_disarm(NULL);
+	mutex_unlock(&vr_hooks_mutex);
 err_probes:
 	vr_probes_exit();
 	return ret;

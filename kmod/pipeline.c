@@ -88,32 +88,40 @@ static void vr_announce(const struct vr_transition *t, void *arg)
 }
 
 /*
- * A close not timed says why. If the release hook missed a call or a
- * release found no free slot since the last such close, that is it: a
- * warning with the counts. Otherwise no release was lost: the close ran
- * in an open that failed after open_device(), outside any release (a
- * user can cause that on purpose): a debug message only.
+ * A close not timed says why. Each release the hook missed, or that found
+ * no free slot, explains one untimed close: while such are left, a
+ * (ratelimited) warning with the counts. A close in a release whose key
+ * was not its device's means compat.h read the file wrong: said once.
+ * Otherwise no release was lost: most likely the close ran in an open
+ * that failed after open_device(), outside any release (a user can cause
+ * that on purpose), a debug message only. (A missed release that was not
+ * the last one leaves no untimed close: a later failed open may then be
+ * warned of instead.)
  */
 static void vr_warn_untimed(const struct vr_record *rec)
 {
 	static DEFINE_RATELIMIT_STATE(rs, DEFAULT_RATELIMIT_INTERVAL,
 				      DEFAULT_RATELIMIT_BURST);
-	static u64 seen_missed, seen_no_slot;
+	static u64 seen_lost, seen_mismatch;
 	struct vr_probe_stats st;
 	u64 missed;
 
 	vr_probes_stats(&st);
-	missed = vr_hooks_timing_missed();
-	if (missed == seen_missed && st.no_slot == seen_no_slot) {
-		dev_dbg(rec->dev, "close not timed (close_ns 0): it ran in a failed open, outside any release\n");
+	if (st.key_mismatch != seen_mismatch) {
+		seen_mismatch = st.key_mismatch;
+		pr_warn_once("a close found its task's release but not its device: this kernel's file layout is not the one kmod/compat.h reads; closes are not timed\n");
 		return;
 	}
-	seen_missed = missed;
-	seen_no_slot = st.no_slot;
+	missed = vr_hooks_timing_missed();
+	if (missed + st.no_slot <= seen_lost) {
+		dev_dbg_ratelimited(rec->dev, "close not timed (close_ns 0): probably in a failed open, outside any release\n");
+		return;
+	}
+	seen_lost++;
 	if (!__ratelimit(&rs))
 		return;
 	dev_warn(rec->dev,
-		 "close not timed (close_ns 0): the start of its release was not seen; vfio_device_fops_release missed %llu, releases with no free slot %llu, in flight %u, closes not timed %llu\n",
+		 "close not timed (close_ns 0): the start of its release was not seen; vfio_device_fops_release missed %llu, releases with no free slot %llu, releases with a slot now %u, closes not timed %llu\n",
 		 missed, st.no_slot, st.in_use, st.untimed);
 }
 

@@ -69,10 +69,12 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * release's entry was missed, no slot was free, or a failed open) is not
  * timed: its close_ns is 0, and the pipeline says which in the log.
  *
- * The table has room for twice the releases the hook follows at once (its
- * maxactive): a release takes the first free slot of a short window that
- * starts at its task's hash, and its close looks in that window only, so
- * neither walks the table with interrupts off.
+ * The table has twice as many slots as the releases the hook follows at
+ * once (its maxactive): a release takes the first free slot of a short
+ * window that starts at its task's hash, and its close looks in that
+ * window only, so neither walks the table with interrupts off. With every
+ * release in flight at once a window can be full (rarely below a few
+ * hundred): that release is counted and its close said to be untimed.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
@@ -89,6 +91,8 @@ static atomic_t vr_releases_in_use = ATOMIC_INIT(0);
 static atomic64_t vr_release_no_slot = ATOMIC64_INIT(0);
 /* Closes that found no start. */
 static atomic64_t vr_close_untimed = ATOMIC64_INIT(0);
+/* Of them, with a release of this task of another key: none expected. */
+static atomic64_t vr_close_key_mismatch = ATOMIC64_INIT(0);
 
 int vr_probes_init(unsigned int releases)
 {
@@ -108,16 +112,18 @@ void vr_probes_exit(void)
 	vr_releases = NULL;
 }
 
-static struct vr_release_start *vr_release_slot(unsigned int i)
+/* Slot @i of the current task's window, which starts at @first. */
+static struct vr_release_start *vr_release_slot(u32 first, unsigned int i)
 {
-	u32 first = hash_ptr(current, vr_releases_bits);
-
 	return &vr_releases[(first + i) & ((1U << vr_releases_bits) - 1)];
 }
 
 int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct file *filep = (struct file *)regs_get_kernel_argument(regs, 1);
+	struct vr_release_key key = vr_release_key(filep);
+	u32 first = hash_ptr(current, vr_releases_bits);
+	u64 start = ktime_get_ns();
 	struct vr_release_start *slot;
 	unsigned long flags;
 	unsigned int i;
@@ -125,11 +131,11 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vr_frame(ri)->arg = NULL;
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW; i++) {
-		slot = vr_release_slot(i);
+		slot = vr_release_slot(first, i);
 		if (!slot->task) {
 			slot->task = current;
-			slot->key = vr_release_key(filep);
-			slot->start_ns = ktime_get_ns();
+			slot->key = key;
+			slot->start_ns = start;
 			vr_frame(ri)->arg = slot;
 			break;
 		}
@@ -159,26 +165,36 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 /* The start of the current task's release of @vdev's file, or 0. */
 static u64 vr_release_start(const struct vfio_device *vdev)
 {
+	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
+	bool other_key = false;
 	unsigned long flags;
 	u64 start = 0;
 	unsigned int i;
 
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW && !start; i++) {
-		slot = vr_release_slot(i);
-		if (slot->task == current && vr_release_key_is(&slot->key, vdev))
+		slot = vr_release_slot(first, i);
+		if (slot->task != current)
+			continue;
+		if (vr_release_key_is(&slot->key, vdev))
 			start = slot->start_ns;
+		else
+			other_key = true;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
-	if (!start)
+	if (!start) {
 		atomic64_inc(&vr_close_untimed);
+		if (other_key)
+			atomic64_inc(&vr_close_key_mismatch);
+	}
 	return start;
 }
 
 void vr_probes_stats(struct vr_probe_stats *st)
 {
 	st->untimed = atomic64_read(&vr_close_untimed);
+	st->key_mismatch = atomic64_read(&vr_close_key_mismatch);
 	st->no_slot = atomic64_read(&vr_release_no_slot);
 	st->in_use = atomic_read(&vr_releases_in_use);
 }

@@ -36,8 +36,9 @@ VR_PROBE_RETURN(bus_reset);
 /* How well closes were timed since the module loaded. */
 struct vr_probe_stats {
 	u64 untimed;		/* closes whose release start was not found */
+	u64 key_mismatch;	/* of them, in a release of another key */
 	u64 no_slot;		/* releases that found no free start slot */
-	unsigned int in_use;	/* releases in flight now */
+	unsigned int in_use;	/* releases in flight with a slot now */
 };
 
 /* Room for @releases releases in flight at once, before the hooks arm. */

@@ -20,66 +20,20 @@
  *
  * Both hold until killed. Exit status 2 with a message on any failure.
  */
-#include <dirent.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/vfio.h>
 
-#include "helper-util.h"
+#include "proc-fds.h"
 #include "vfio-group.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
 
 static int pidfd;
 static long pid;
-
-/* Duplicates the first fd of PID whose link is want (and that match accepts). */
-static int take_fd(const char *want, bool (*match)(int fd, const char *addr), const char *addr)
-{
-	char dir[64], path[PATH_MAX], target[PATH_MAX];
-	struct dirent *de;
-	int fd = -1;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
-	d = opendir(dir);
-	if (!d)
-		fail("%s", dir);
-	while (fd < 0 && (de = readdir(d))) {
-		ssize_t n;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = '\0';
-		if (strcmp(target, want))
-			continue;
-		fd = syscall(SYS_pidfd_getfd, pidfd, atoi(de->d_name), 0);
-		if (fd < 0)
-			fail("pidfd_getfd %ld fd %s (%s)", pid, de->d_name, target);
-		if (match && !match(fd, addr)) {
-			close(fd);
-			fd = -1;
-		}
-	}
-	closedir(d);
-	return fd;
-}
 
 /* Whether device fd's hot reset set is exactly addr. */
 static bool is_device(int fd, const char *addr)
@@ -96,6 +50,40 @@ static bool is_device(int fd, const char *addr)
 		return false;
 	return r.dev[0].segment == dom && r.dev[0].bus == bus &&
 	       r.dev[0].devfn == ((slot << 3) | fn);
+}
+
+struct wanted {
+	const char *link;				/* the fd's /proc link */
+	bool (*match)(int fd, const char *addr);	/* and, if set, this */
+	const char *addr;
+	int fd;						/* the copy kept, or -1 */
+};
+
+static bool want_link(const char *target, void *arg)
+{
+	return !strcmp(target, ((struct wanted *)arg)->link);
+}
+
+static bool keep_first(int fd, const char *name __attribute__((unused)),
+		       const char *target __attribute__((unused)), void *arg)
+{
+	struct wanted *w = arg;
+
+	if (w->match && !w->match(fd, w->addr)) {
+		close(fd);
+		return false;
+	}
+	w->fd = fd;
+	return true;
+}
+
+/* Duplicates the first fd of PID whose link is link (and that match accepts). */
+static int take_fd(const char *link, bool (*match)(int fd, const char *addr), const char *addr)
+{
+	struct wanted w = { .link = link, .match = match, .addr = addr, .fd = -1 };
+
+	take_fds(pid, pidfd, want_link, keep_first, &w);
+	return w.fd;
 }
 
 int main(int argc, char **argv)
@@ -115,9 +103,7 @@ int main(int argc, char **argv)
 	if (id < 0)
 		fail("%s: %s", addr, what);
 	snprintf(want, sizeof(want), "/dev/vfio/%d", id);
-	pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (pidfd < 0)
-		fail("pidfd_open %ld", pid);
+	pidfd = pidfd_of(pid);
 	group_fd = take_fd(want, NULL, NULL);
 	if (group_fd < 0) {
 		fprintf(stderr, "vfio-sibling: pid %ld does not hold %s\n", pid, want);

@@ -11,26 +11,15 @@
  * taken (a thief with nothing proves nothing).
  */
 #include <ctype.h>
-#include <dirent.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "helper-util.h"
+#include "proc-fds.h"
 
-/* No glibc wrappers in bookworm's glibc 2.36. */
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_pidfd_getfd
-#define SYS_pidfd_getfd 438
-#endif
-
-static bool vfio_link(const char *target)
+static bool vfio_link(const char *target, void *arg __attribute__((unused)))
 {
 	const char *p;
 
@@ -44,46 +33,25 @@ static bool vfio_link(const char *target)
 	return p > target + 10;
 }
 
+/* Kept, every one: the thief holds them all. */
+static bool keep(int fd, const char *name, const char *target, void *arg)
+{
+	printf("fd %s of %ld (%s) is our fd %d\n", name, *(long *)arg, target, fd);
+	return false;
+}
+
 int main(int argc, char **argv)
 {
-	char dir[64], path[PATH_MAX], target[PATH_MAX];
-	struct dirent *de;
-	int pidfd, got = 0;
+	int pidfd, got;
 	long pid;
-	DIR *d;
 
 	pid = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
 	if (pid <= 0) {
 		fprintf(stderr, "usage: vfio-steal PID\n");
 		return 2;
 	}
-	pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
-	if (pidfd < 0)
-		fail("pidfd_open %ld", pid);
-	snprintf(dir, sizeof(dir), "/proc/%ld/fd", pid);
-	d = opendir(dir);
-	if (!d)
-		fail("%s", dir);
-	while ((de = readdir(d))) {
-		ssize_t n;
-		int fd;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n = readlink(path, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = '\0';
-		if (!vfio_link(target))
-			continue;
-		fd = syscall(SYS_pidfd_getfd, pidfd, atoi(de->d_name), 0);
-		if (fd < 0)
-			fail("pidfd_getfd %ld fd %s (%s)", pid, de->d_name, target);
-		printf("fd %s of %ld (%s) is our fd %d\n", de->d_name, pid, target, fd);
-		got++;
-	}
-	closedir(d);
+	pidfd = pidfd_of(pid);
+	got = take_fds(pid, pidfd, vfio_link, keep, &pid);
 	close(pidfd);
 	if (!got) {
 		fprintf(stderr, "vfio-steal: pid %ld holds no VFIO file\n", pid);

@@ -58,11 +58,8 @@ done
 
 # One VM per (group, kernel); VR_JOBS of them at once, default two (at
 # most one per CPU): a VM is one TCG thread plus QEMU's main loop for 9p,
-# and one at a time took the suite past an hour. A group whose header says
-# "# vr-alone: WHY" runs with no other VM beside it: a nested guest's boot
-# or a libvirtd's start, bounded for a VM that has the machine to itself.
-# Each job has its own output and results, printed and collected as jobs
-# end.
+# and one at a time took the suite past an hour. Each job has its own
+# output and results, printed and collected as jobs end.
 cpus=$(nproc 2>/dev/null || echo 1)
 jobs_max=${VR_JOBS:-$((cpus < 2 ? cpus : 2))}
 declare -A job_desc=()
@@ -100,10 +97,7 @@ if ! grep -q '^FAIL build' "$results"; then
 				echo "== $g not on $k (it runs on $want only)"
 				continue
 			fi
-			alone=$(grep -c '^# vr-alone:' "tests/guest/$g.sh")
-			limit=$jobs_max
-			[ "$alone" = 0 ] || limit=1
-			while [ "${#job_pid[@]}" -ge "$limit" ]; do job_reap; done
+			while [ "${#job_pid[@]}" -ge "$jobs_max" ]; do job_reap; done
 			n=$((n + 1))
 			job_desc[$n]="$g on $k"
 			: >"$log_dir/job-$n.results"
@@ -113,7 +107,6 @@ if ! grep -q '^FAIL build' "$results"; then
 				echo $? >"$log_dir/job-$n.rc"
 			) &
 			job_pid[$n]=$!
-			[ "$alone" = 0 ] || while [ "${#job_pid[@]}" -gt 0 ]; do job_reap; done
 		done
 	done
 	while [ "${#job_pid[@]}" -gt 0 ]; do job_reap; done

@@ -80,12 +80,17 @@ check reattach-wrong-driver-exit-2 expect_eq "$?" 2
 
 # --- the opener exited, a child it forked holds the file: not named as holder ---
 check bind-nic-vfio-forked vr_bind_vfio "$nic"
-"$HOLD" -d "$nic" fork-hold-ms=4000 mark=forked >/tmp/hold-fork.log 2>&1
+# The child (vfio-hold's own image, no exec) holds until it is killed,
+# once reattach has said who holds the device.
+"$HOLD" -d "$nic" fork-hold-ms=120000 mark=forked >/tmp/hold-fork.log 2>&1
 check forked-opener-exited expect_eq "$?" 0
 check forked-child-holds vr_wait 10 state_is "$nic" open
-"$VR_CLI" reattach "$nic" --driver e1000e --timeout 60 >/tmp/reattach.out 2>/tmp/reattach.err
+"$VR_CLI" reattach "$nic" --driver e1000e --timeout 60 >/tmp/reattach.out 2>/tmp/reattach.err &
+re_pid=$!
+check forked-progress-says-opener-exited vr_wait 30 grep -q "waiting for $nic to be free: open, though its opener pid [0-9]* (vfio-hold) has exited: another process holds its file" /tmp/reattach.err
+pkill -KILL -f "fork-hold-ms=120000"
+vr_exit_within 60 "$re_pid"
 check forked-reattach-exit-0 expect_eq "$?" 0
-check forked-progress-says-opener-exited grep -q "waiting for $nic to be free: open, though its opener pid [0-9]* (vfio-hold) has exited: another process holds its file" /tmp/reattach.err
 check forked-no-dead-holder-named bash -c "! grep -q 'free: open by pid' /tmp/reattach.err"
 check forked-nic-on-e1000e on_host_driver
 

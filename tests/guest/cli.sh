@@ -1,5 +1,4 @@
 #!/bin/bash
-# vr-kernels: ^6\.[0-9.]+(-[0-9]+|\+deb12)-amd64$ (not the RT flavours: what this group tests is the same there, see README.md, "Set-up")
 # The vfio-release CLI against the real module: wait on release and on
 # free, already free, timeouts, concurrent waiters, and the exit codes of
 # the edge cases (reattach has its own group: reattach.sh).

@@ -1,5 +1,4 @@
 #!/bin/bash
-# vr-kernels: ^6\.[0-9.]+(-[0-9]+|\+deb12)-amd64$ (not the RT flavours: what this group tests is the same there, see README.md, "Set-up")
 # vr-timeout: 480
 #
 # libvfio-release as a contract a long-lived consumer relies on (issue 7),

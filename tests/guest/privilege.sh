@@ -1,5 +1,4 @@
 #!/bin/bash
-# vr-kernels: ^6\.[0-9.]+(-[0-9]+|\+deb12)-amd64$ (not the RT flavours: what this group tests is the same there, see README.md, "Set-up")
 # GET, dump and joining the events group need CAP_NET_ADMIN: the records
 # name the processes that use devices. Without it `vfio-release status`,
 # `status DEVICE`, `monitor` and `wait` fail with exit 2 and say so; as root

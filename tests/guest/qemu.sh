@@ -1,5 +1,4 @@
 #!/bin/bash
-# vr-kernels: ^6\.[0-9.]+(-[0-9]+|\+deb12)-amd64$ (not the RT flavours: what this group tests is the same there, see README.md, "Set-up")
 # vr-timeout: 600
 # vfio-release gate and unplug against a real QEMU (Debian's 7.2, from the
 # shared root, -S: it opens the device, no inner guest runs) holding the

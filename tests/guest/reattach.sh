@@ -1,5 +1,4 @@
 #!/bin/bash
-# vr-kernels: ^6\.[0-9.]+(-[0-9]+|\+deb12)-amd64$ (not the RT flavours: what this group tests is the same there, see README.md, "Set-up")
 # vr-timeout: 600
 # vfio-release reattach against the real module, vfio-pci and e1000e: the
 # return of the NIC once free (with the progress line while it waits), a

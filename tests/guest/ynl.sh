@@ -1,5 +1,4 @@
 #!/bin/bash
-# vr-kernels: ^6\.[0-9.]+(-[0-9]+|\+deb12)-amd64$ (not the RT flavours: what this group tests is the same there, see README.md, "Set-up")
 # The family as described by uapi/vfio_release.yaml, read with the kernel's
 # own YNL cli (tools/net/ynl/cli.py from linux-source-6.12, extracted on the
 # host by tests/ynl-setup.sh): dump, do, and the notifications of one

@@ -18,6 +18,10 @@ cd "$top" || exit 1
 log_dir=${VR_LOG_DIR:-$top/build/test-logs}
 mkdir -p "$log_dir"
 
+echo "== dependencies"
+scripts/install-deps.sh >"$log_dir/deps.log" 2>&1 ||
+	{ tail -n 20 "$log_dir/deps.log"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
 echo "== debug kernel"
 if ! "$here/build.sh" >"$log_dir/debug-kernel.log" 2>&1; then
 	tail -n 30 "$log_dir/debug-kernel.log"

@@ -1,0 +1,122 @@
+#!/bin/bash
+# setup.sh: the newest Debian kernel (sid's) for the test VM, and the
+# module built for it (`make test-newest`).
+#
+# sid's kbuild tools (fixdep, modpost) are linked against sid's libc, so
+# the module cannot be built for sid's kernel with bookworm's toolchain.
+# A sid chroot, made once by debootstrap in a cache outside the clone, has
+# sid's gcc, linux-image-amd64 and linux-headers-amd64. From it:
+#   - the kernel is made bootable by tests/vm/run-vm.sh: its vmlinuz goes
+#     to /boot/vmlinuz-KVER and its modules to /lib/modules/KVER, where the
+#     guest's modprobe (bookworm's kmod, over 9p) finds them. No build
+#     symlink is made there: the host's `make` and `make test` build and
+#     test every /lib/modules/*/build with bookworm's gcc, and so leave
+#     this kernel alone.
+#   - the module and tests/drivers' vfio_pci_slow are built inside the
+#     chroot by the project's own Makefiles (the clone is bind-mounted at
+#     the same path in a private mount namespace), into the clone's
+#     build/KVER/ where the guest scripts look.
+# Every step is skipped when its result is already there; the module is
+# rebuilt each run (make decides). Prints the kernel release last.
+#
+# Environment:
+#   VR_SID_CACHE=DIR   the chroot's cache (default /var/cache/vfio-release/sid)
+#   VR_SID_MIRROR=URL  Debian mirror (default http://deb.debian.org/debian)
+#   VR_SID_UPDATE=1    upgrade the chroot's kernel to sid's newest first
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=${VR_SID_CACHE:-/var/cache/vfio-release/sid}
+mirror=${VR_SID_MIRROR:-http://deb.debian.org/debian}
+root=$cache/root
+say() { echo "setup.sh: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || { say "needs root (debootstrap, chroot, /boot)"; exit 1; }
+for t in debootstrap:debootstrap unshare:util-linux depmod:kmod; do
+	command -v "${t%%:*}" >/dev/null ||
+		{ say "missing ${t%%:*}: apt-get install ${t#*:}"; exit 1; }
+done
+case $top in *[[:space:]]*) say "the clone's path must not contain spaces"; exit 1 ;; esac
+
+# A snapshot of the archive may be served past its Release's Valid-Until.
+apt_opts=(-o Acquire::Check-Valid-Until=false -o APT::Get::Assume-Yes=true
+	-o APT::Install-Recommends=false -o Dpkg::Use-Pty=false)
+in_root() {
+	# A private mount namespace: the mounts go when the command ends.
+	unshare --mount --propagation private sh -ec '
+		root=$1 top=$2; shift 2
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
+		mkdir -p "$root$top"
+		mount --bind "$top" "$root$top"
+		exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+	' sh "$root" "$top" "$@"
+}
+
+t0=$SECONDS
+if [ ! -f "$cache/.debootstrap-done" ]; then
+	say "debootstrap sid into $root (a few minutes)"
+	rm -rf "$root" && mkdir -p "$cache"
+	debootstrap --variant=minbase sid "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+		{ tail -n 20 "$cache/debootstrap.log" >&2; say "debootstrap failed: $cache/debootstrap.log"; exit 1; }
+	touch "$cache/.debootstrap-done"
+	say "debootstrap took $((SECONDS - t0)) s"
+fi
+
+t1=$SECONDS
+if [ ! -f "$cache/.packages-done" ] || [ "${VR_SID_UPDATE:-0}" = 1 ]; then
+	say "installing sid's gcc, make, linux-image-amd64 and linux-headers-amd64"
+	{
+		in_root apt-get "${apt_opts[@]}" update &&
+		in_root apt-get "${apt_opts[@]}" install gcc make linux-image-amd64 linux-headers-amd64
+	} >"$cache/packages.log" 2>&1 ||
+		{ tail -n 20 "$cache/packages.log" >&2; say "apt-get in the chroot failed: $cache/packages.log"; exit 1; }
+	in_root apt-get clean
+	touch "$cache/.packages-done"
+	say "packages took $((SECONDS - t1)) s"
+fi
+
+# The newest kernel in the chroot with its image, modules and headers.
+kver=
+for d in "$root"/lib/modules/*/kernel; do
+	d=${d%/kernel} && d=${d##*/}
+	[ -f "$root/boot/vmlinuz-$d" ] && [ -d "$root/usr/src/linux-headers-$d" ] && kver+="$d"$'\n'
+done
+kver=$(printf '%s' "$kver" | sort -V | tail -n1)
+[ -n "$kver" ] || { say "no kernel with image, modules and headers in $root"; exit 1; }
+
+# Bootable by run-vm.sh: the image in /boot, the modules in /lib/modules
+# (without build and source links), indexed by the host's depmod. A copy
+# whose stamp matches the chroot's package is left alone.
+stamp=$(in_root dpkg-query -W -f '${Package} ${Version}' "linux-image-$kver")
+if [ "$(cat "/lib/modules/$kver/.vr-sid" 2>/dev/null)" != "$stamp" ] ||
+	[ ! -f "/boot/vmlinuz-$kver" ]; then
+	say "installing $kver as /boot/vmlinuz-$kver and /lib/modules/$kver"
+	rm -rf "/lib/modules/$kver.vr-tmp"
+	cp -a "$root/lib/modules/$kver" "/lib/modules/$kver.vr-tmp"
+	rm -f "/lib/modules/$kver.vr-tmp/build" "/lib/modules/$kver.vr-tmp/source"
+	rm -rf "/lib/modules/$kver"
+	mv "/lib/modules/$kver.vr-tmp" "/lib/modules/$kver"
+	for f in vmlinuz config System.map; do
+		[ ! -f "$root/boot/$f-$kver" ] || cp "$root/boot/$f-$kver" "/boot/$f-$kver"
+	done
+	depmod -a "$kver"
+	echo "$stamp" >"/lib/modules/$kver/.vr-sid"
+fi
+
+t2=$SECONDS
+say "building the module and vfio_pci_slow for $kver in the chroot"
+kdir=/usr/src/linux-headers-$kver
+if ! in_root make -s -C "$top" module KVER="$kver" KDIR="$kdir" >"$cache/build.log" 2>&1 ||
+	! in_root make -s -C "$top/tests/drivers" driver KVER="$kver" KDIR="$kdir" >>"$cache/build.log" 2>&1; then
+	tail -n 30 "$cache/build.log" >&2
+	say "the build for $kver failed: $cache/build.log"
+	exit 1
+fi
+for ko in "$top/build/$kver/vfio_release.ko" "$top/build/$kver/tests-drivers/vfio_pci_slow.ko"; do
+	[ -f "$ko" ] || { say "the build made no $ko"; exit 1; }
+done
+say "build took $((SECONDS - t2)) s; setup $((SECONDS - t0)) s in all"
+echo "$kver"

@@ -31,6 +31,7 @@
 #include <linux/pci.h>
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
+#include <linux/version.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
@@ -124,6 +125,14 @@ static const struct vfio_device_ops slow_ops = {
 	.open_device	= slow_open_device,
 	.close_device	= slow_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+	/*
+	 * From 6.19 the vfio core answers VFIO_DEVICE_GET_REGION_INFO
+	 * through this op (vfio_pci_core_ioctl no longer does): without it
+	 * every region query fails with EINVAL and nothing can map a BAR.
+	 */
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+#endif
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
 	.write		= vfio_pci_core_write,

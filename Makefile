@@ -6,6 +6,8 @@
 # make demo             the slow-release race and its fix, in a QEMU guest
 #                       (under a minute; needs make first)
 # make test             the whole test suite (host and QEMU guests)
+# make test-newest      the suite on sid's newest kernel (a sid chroot
+#                       builds the module: tests/newest-kernel/setup.sh)
 # make style / check    checkpatch / sparse on the module
 # make install / dkms-install
 
@@ -80,9 +82,13 @@ demo:
 test:
 	tests/run.sh
 
+# setup.sh prints the kernel's release last, its progress on stderr.
+test-newest:
+	@k=$$(tests/newest-kernel/setup.sh) && tests/run.sh --kernel "$$k"
+
 clean:
 	rm -rf build
 	$(MAKE) -C userspace clean
 
 .PHONY: all modules module module-debug module-install userspace install \
-	dkms.conf-check dkms-install dkms-uninstall style check demo test clean
+	dkms.conf-check dkms-install dkms-uninstall style check demo test test-newest clean

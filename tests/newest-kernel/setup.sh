@@ -33,7 +33,13 @@ root=$cache/root
 say() { echo "setup.sh: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || { say "needs root (debootstrap, chroot, /boot)"; exit 1; }
-for t in debootstrap:debootstrap unshare:util-linux depmod:kmod; do
+# A fresh bookworm has no debootstrap: the one thing installed here.
+if ! command -v debootstrap >/dev/null; then
+	say "installing debootstrap"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null ||
+		{ say "cannot install debootstrap: apt-get install debootstrap"; exit 1; }
+fi
+for t in unshare:util-linux depmod:kmod; do
 	command -v "${t%%:*}" >/dev/null ||
 		{ say "missing ${t%%:*}: apt-get install ${t#*:}"; exit 1; }
 done
@@ -44,6 +50,7 @@ apt_opts=(-o Acquire::Check-Valid-Until=false -o APT::Get::Assume-Yes=true
 	-o APT::Install-Recommends=false -o Dpkg::Use-Pty=false)
 in_root() {
 	# A private mount namespace: the mounts go when the command ends.
+	# shellcheck disable=SC2016 # the inner shell expands them
 	unshare --mount --propagation private sh -ec '
 		root=$1 top=$2; shift 2
 		mount -t proc proc "$root/proc"
@@ -55,10 +62,15 @@ in_root() {
 	' sh "$root" "$top" "$@"
 }
 
+# One setup at a time (two make test-newest in one cache).
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+
 t0=$SECONDS
 if [ ! -f "$cache/.debootstrap-done" ]; then
 	say "debootstrap sid into $root (a few minutes)"
-	rm -rf "$root" && mkdir -p "$cache"
+	rm -rf "$root"
 	debootstrap --variant=minbase sid "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
 		{ tail -n 20 "$cache/debootstrap.log" >&2; say "debootstrap failed: $cache/debootstrap.log"; exit 1; }
 	touch "$cache/.debootstrap-done"
@@ -70,6 +82,7 @@ if [ ! -f "$cache/.packages-done" ] || [ "${VR_SID_UPDATE:-0}" = 1 ]; then
 	say "installing sid's gcc, make, linux-image-amd64 and linux-headers-amd64"
 	{
 		in_root apt-get "${apt_opts[@]}" update &&
+		in_root dpkg --configure -a &&
 		in_root apt-get "${apt_opts[@]}" install gcc make linux-image-amd64 linux-headers-amd64
 	} >"$cache/packages.log" 2>&1 ||
 		{ tail -n 20 "$cache/packages.log" >&2; say "apt-get in the chroot failed: $cache/packages.log"; exit 1; }
@@ -90,6 +103,7 @@ kver=$(printf '%s' "$kver" | sort -V | tail -n1)
 # Bootable by run-vm.sh: the image in /boot, the modules in /lib/modules
 # (without build and source links), indexed by the host's depmod. A copy
 # whose stamp matches the chroot's package is left alone.
+# shellcheck disable=SC2016 # dpkg-query's own format
 stamp=$(in_root dpkg-query -W -f '${Package} ${Version}' "linux-image-$kver")
 if [ "$(cat "/lib/modules/$kver/.vr-sid" 2>/dev/null)" != "$stamp" ] ||
 	[ ! -f "/boot/vmlinuz-$kver" ]; then

@@ -5,7 +5,8 @@
 # sid's kbuild tools (fixdep, modpost) are linked against sid's libc, so
 # the module cannot be built for sid's kernel with bookworm's toolchain.
 # A sid chroot, made once by debootstrap in a cache outside the clone, has
-# sid's gcc, linux-image-amd64 and linux-headers-amd64. From it:
+# sid's gcc, make, linux-headers-amd64 and that kernel's image and
+# modules. From it:
 #   - the kernel is made bootable by tests/vm/run-vm.sh: its vmlinuz goes
 #     to /boot/vmlinuz-KVER and its modules to /lib/modules/KVER, where the
 #     guest's modprobe (bookworm's kmod, over 9p) finds them. No build
@@ -77,13 +78,31 @@ if [ ! -f "$cache/.debootstrap-done" ]; then
 	say "debootstrap took $((SECONDS - t0)) s"
 fi
 
+# The release sid's linux-headers-amd64 stands for.
+headers_kver() {
+	# shellcheck disable=SC2016 # dpkg-query's own format
+	in_root dpkg-query -W -f '${Depends}' linux-headers-amd64 | tr ',' '\n' |
+		sed -n 's/^ *linux-headers-\([^ ]*\).*/\1/p' | head -n1
+}
+
+# linux-image-KVER would also pull an initramfs generator (dracut) and
+# make an initramfs nobody boots (mkinitrd.sh makes the VM's): since 7.x
+# Debian splits it, and linux-binary-KVER (the vmlinuz) with
+# linux-modules-KVER is what the VM needs. An older split-less kernel
+# comes as linux-image-KVER.
 t1=$SECONDS
 if [ ! -f "$cache/.packages-done" ] || [ "${VR_SID_UPDATE:-0}" = 1 ]; then
-	say "installing sid's gcc, make, linux-image-amd64 and linux-headers-amd64"
+	say "installing sid's gcc, make, linux-headers-amd64 and that kernel's image and modules"
 	{
 		in_root apt-get "${apt_opts[@]}" update &&
-		in_root dpkg --configure -a &&
-		in_root apt-get "${apt_opts[@]}" install gcc make linux-image-amd64 linux-headers-amd64
+			in_root dpkg --configure -a &&
+			in_root apt-get "${apt_opts[@]}" install gcc make linux-headers-amd64 &&
+			kver=$(headers_kver) && [ -n "$kver" ] &&
+			if in_root apt-cache show "linux-binary-$kver" >/dev/null 2>&1; then
+				in_root apt-get "${apt_opts[@]}" install "linux-binary-$kver" "linux-modules-$kver"
+			else
+				in_root apt-get "${apt_opts[@]}" install "linux-image-$kver"
+			fi
 	} >"$cache/packages.log" 2>&1 ||
 		{ tail -n 20 "$cache/packages.log" >&2; say "apt-get in the chroot failed: $cache/packages.log"; exit 1; }
 	in_root apt-get clean
@@ -91,31 +110,31 @@ if [ ! -f "$cache/.packages-done" ] || [ "${VR_SID_UPDATE:-0}" = 1 ]; then
 	say "packages took $((SECONDS - t1)) s"
 fi
 
-# The newest kernel in the chroot with its image, modules and headers.
-kver=
-for d in "$root"/lib/modules/*/kernel; do
-	d=${d%/kernel} && d=${d##*/}
-	[ -f "$root/boot/vmlinuz-$d" ] && [ -d "$root/usr/src/linux-headers-$d" ] && kver+="$d"$'\n'
-done
-kver=$(printf '%s' "$kver" | sort -V | tail -n1)
-[ -n "$kver" ] || { say "no kernel with image, modules and headers in $root"; exit 1; }
+kver=$(headers_kver)
+mods=$root/usr/lib/modules/$kver
+image=$mods/vmlinuz
+[ -f "$image" ] || image=$root/boot/vmlinuz-$kver
+if [ -z "$kver" ] || [ ! -f "$image" ] || [ ! -d "$mods/kernel" ] ||
+	[ ! -d "$root/usr/src/linux-headers-$kver" ]; then
+	say "no kernel '$kver' with image, modules and headers in $root"
+	exit 1
+fi
 
 # Bootable by run-vm.sh: the image in /boot, the modules in /lib/modules
 # (without build and source links), indexed by the host's depmod. A copy
-# whose stamp matches the chroot's package is left alone.
-# shellcheck disable=SC2016 # dpkg-query's own format
-stamp=$(in_root dpkg-query -W -f '${Package} ${Version}' "linux-image-$kver")
+# whose stamp (the release, the image's size and time from its package)
+# matches is left alone.
+stamp="$kver $(stat -c '%s %Y' "$image")"
 if [ "$(cat "/lib/modules/$kver/.vr-sid" 2>/dev/null)" != "$stamp" ] ||
 	[ ! -f "/boot/vmlinuz-$kver" ]; then
 	say "installing $kver as /boot/vmlinuz-$kver and /lib/modules/$kver"
 	rm -rf "/lib/modules/$kver.vr-tmp"
-	cp -a "$root/lib/modules/$kver" "/lib/modules/$kver.vr-tmp"
+	cp -a "$mods" "/lib/modules/$kver.vr-tmp"
 	rm -f "/lib/modules/$kver.vr-tmp/build" "/lib/modules/$kver.vr-tmp/source"
 	rm -rf "/lib/modules/$kver"
 	mv "/lib/modules/$kver.vr-tmp" "/lib/modules/$kver"
-	for f in vmlinuz config System.map; do
-		[ ! -f "$root/boot/$f-$kver" ] || cp "$root/boot/$f-$kver" "/boot/$f-$kver"
-	done
+	cp "$image" "/boot/vmlinuz-$kver"
+	[ ! -f "$mods/config" ] || cp "$mods/config" "/boot/config-$kver"
 	depmod -a "$kver"
 	echo "$stamp" >"/lib/modules/$kver/.vr-sid"
 fi

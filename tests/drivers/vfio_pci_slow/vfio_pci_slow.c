@@ -31,7 +31,6 @@
 #include <linux/pci.h>
 #include <linux/sysfs.h>
 #include <linux/timekeeping.h>
-#include <linux/version.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
@@ -125,11 +124,11 @@ static const struct vfio_device_ops slow_ops = {
 	.open_device	= slow_open_device,
 	.close_device	= slow_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#ifdef SLOW_HAVE_GET_REGION_INFO_CAPS
 	/*
-	 * From 6.19 the vfio core answers VFIO_DEVICE_GET_REGION_INFO
-	 * through this op (vfio_pci_core_ioctl no longer does): without it
-	 * every region query fails with EINVAL and nothing can map a BAR.
+	 * Where the op exists the vfio core answers VFIO_DEVICE_GET_REGION_INFO
+	 * through it (vfio_pci_core_ioctl no longer does): without it every
+	 * region query fails with EINVAL and nothing can map a BAR.
 	 */
 	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
 #endif
@@ -139,6 +138,10 @@ static const struct vfio_device_ops slow_ops = {
 	.mmap		= vfio_pci_core_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
+#ifdef SLOW_HAVE_MATCH_TOKEN_UUID
+	/* Where the op exists vfio_pci_core_match calls it unconditionally. */
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+#endif
 #if IS_ENABLED(CONFIG_IOMMUFD)
 	/* Kernels with iommufd (6.2 on) insist on these when it is built. */
 	.bind_iommufd	= vfio_iommufd_physical_bind,

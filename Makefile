@@ -9,6 +9,9 @@
 # make debug-kernel     build the debug kernel (RT, KASAN, lockdep, kmemleak,
 #                       IOMMUFD; cached in /var/cache/vfio-release)
 # make test-debug       every guest group on it, plus its own checks
+# make test-newest      the suite on sid's newest kernel (a sid chroot
+#                       builds the module: tests/newest-kernel/setup.sh)
+# make test-all         make test, with sid's newest kernel in the matrix
 # make style / check    checkpatch / sparse on the module
 # make install / dkms-install
 
@@ -90,9 +93,18 @@ debug-kernel:
 test-debug:
 	tests/debug-kernel/test.sh
 
+# setup.sh prints the kernel's release last, its progress on stderr.
+test-newest:
+	@k=$$(tests/newest-kernel/setup.sh) && tests/run.sh --kernel "$$k"
+
+# The CI suite on every kernel, sid's newest among them: over CI's hour.
+test-all:
+	@k=$$(tests/newest-kernel/setup.sh) && tests/run.sh --add-kernel "$$k"
+
 clean:
 	rm -rf build
 	$(MAKE) -C userspace clean
 
 .PHONY: all modules module module-debug module-install userspace install \
-	dkms.conf-check dkms-install dkms-uninstall style check demo test debug-kernel test-debug clean
+	dkms.conf-check dkms-install dkms-uninstall style check demo test test-newest \
+	test-all debug-kernel test-debug clean

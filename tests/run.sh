@@ -4,21 +4,24 @@
 # boot per group and kernel; VR_JOBS=N boots N at once, default 2).
 # Ends with "N passed, N failed, N skipped".
 #
-#   tests/run.sh [--kernel PREFIX]... [--group NAME]... [--vm-only]
+#   tests/run.sh [--kernel PREFIX]... [--add-kernel K]... [--group NAME]... [--vm-only]
 #
-# --vm-only leaves out the host tests (make test-debug runs the guest
-# groups on the debug kernel alone).
+# --kernel replaces the installed kernels with the ones named; --add-kernel
+# adds one to them (make test-all: sid's newest, which has no headers on
+# the host). --vm-only leaves out the host tests (make test-debug runs the
+# guest groups on the debug kernel alone).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 
-kernels=() groups=() host_tests=1
+kernels=() added=() groups=() host_tests=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernels+=("$2"); shift 2 ;;
+	--add-kernel) added+=("$2"); shift 2 ;;
 	--group) groups+=("$2"); shift 2 ;;
 	--vm-only) host_tests=0; shift ;;
-	*) echo "usage: $0 [--kernel PREFIX]... [--group NAME]... [--vm-only]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--kernel PREFIX]... [--add-kernel K]... [--group NAME]... [--vm-only]" >&2; exit 2 ;;
 	esac
 done
 results=$(mktemp)
@@ -49,6 +52,7 @@ if [ ${#kernels[@]} -eq 0 ]; then
 		[ -e "/boot/vmlinuz-${b##*/}" ] && kernels+=("${b##*/}")
 	done
 fi
+kernels+=("${added[@]}")
 if [ ${#groups[@]} -eq 0 ]; then
 	for g in tests/guest/*.sh; do
 		# A group is a script (#!); the rest (lib-release.sh) is sourced.

@@ -44,11 +44,13 @@ need modprobe kmod
 [ -x userspace/vfio-release ] ||
 	die "userspace/vfio-release is not built: run make first"
 
-# The kernel: VR_DEMO_KERNEL, or the newest with a kernel image and the
-# module built; a standard flavour before an RT one (slower to boot under
-# emulation).
+# The kernel: VR_DEMO_KERNEL, or the newest with a kernel image, headers
+# (the test driver is built here) and the module built; a standard flavour
+# before an RT one (slower to boot under emulation). sid's kernel from
+# tests/newest-kernel/setup.sh has no headers on the host: not picked.
 kernel_image() { [ -r "/boot/vmlinuz-$1" ]; }
 module_built() { [ -r "build/$1/vfio_release.ko" ]; }
+host_headers() { [ -d "/lib/modules/$1/build" ]; }
 installed=()
 for d in /lib/modules/*/; do
 	d=${d%/}
@@ -69,8 +71,9 @@ if [ -n "${VR_DEMO_KERNEL:-}" ]; then
 	why="chosen by VR_DEMO_KERNEL"
 else
 	kver=
-	for k in $(printf '%s\n' "${installed[@]}" | sort -V -r | awk '/-rt-/ { rt = rt $0 "\n"; next } { print } END { printf "%s", rt }'); do
-		kernel_image "$k" && module_built "$k" && { kver=$k; break; }
+	# The debug kernel (make debug-kernel) takes minutes to boot: never picked.
+	for k in $(printf '%s\n' "${installed[@]}" | grep -v -- '-vrdebug$' | sort -V -r | awk '/-rt-/ { rt = rt $0 "\n"; next } { print } END { printf "%s", rt }'); do
+		kernel_image "$k" && module_built "$k" && host_headers "$k" && { kver=$k; break; }
 	done
 	if [ -z "$kver" ]; then
 		images=()
@@ -79,14 +82,14 @@ else
 		done
 		[ ${#images[@]} -gt 0 ] ||
 			die "no kernel image /boot/vmlinuz-* for the kernels under /lib/modules (${installed[*]}): sudo scripts/install-deps.sh"
-		die "the vfio_release module is not built for any kernel with an image (${images[*]}): no build/<kernel>/vfio_release.ko; run make"
+		die "the vfio_release module is not built for any kernel with an image and headers (${images[*]}): no build/<kernel>/vfio_release.ko; run make"
 	fi
 	why="the newest installed kernel with the module built"
 fi
 kernel_image "$kver" || die "no kernel image /boot/vmlinuz-$kver: apt-get install linux-image-$kver"
 module_built "$kver" ||
 	die "the vfio_release module is not built for $kver (no build/$kver/vfio_release.ko): run make module KVER=$kver"
-[ -d "/lib/modules/$kver/build" ] ||
+host_headers "$kver" ||
 	die "no headers for $kver (/lib/modules/$kver/build) to build the test driver: apt-get install linux-headers-$kver"
 
 # --- the demo's own pieces: the test helpers and the slow driver ---

@@ -124,12 +124,24 @@ static const struct vfio_device_ops slow_ops = {
 	.open_device	= slow_open_device,
 	.close_device	= slow_close_device,
 	.ioctl		= vfio_pci_core_ioctl,
+#ifdef SLOW_HAVE_GET_REGION_INFO_CAPS
+	/*
+	 * Where the op exists the vfio core answers VFIO_DEVICE_GET_REGION_INFO
+	 * through it (vfio_pci_core_ioctl no longer does): without it every
+	 * region query fails with EINVAL and nothing can map a BAR.
+	 */
+	.get_region_info_caps = vfio_pci_ioctl_get_region_info,
+#endif
 	.device_feature	= vfio_pci_core_ioctl_feature,
 	.read		= vfio_pci_core_read,
 	.write		= vfio_pci_core_write,
 	.mmap		= vfio_pci_core_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
+#ifdef SLOW_HAVE_MATCH_TOKEN_UUID
+	/* Where the op exists vfio_pci_core_match calls it unconditionally. */
+	.match_token_uuid = vfio_pci_core_match_token_uuid,
+#endif
 #if IS_ENABLED(CONFIG_IOMMUFD)
 	/* Kernels with iommufd (6.2 on) insist on these when it is built. */
 	.bind_iommufd	= vfio_iommufd_physical_bind,

@@ -28,7 +28,7 @@
  *     (CLOCK_MONOTONIC before the first close) and exits 0. SIGKILL works
  *     too: the kernel then closes everything at exit.
  *
- *   vfio-churn ctl [-d ADDR]... [-g GROUP]...
+ *   vfio-churn ctl [-d ADDR]... [-g GROUP]... [-p PAUSE_MS]
  *
  *     The soak's churner (tests/soak). Cycles every device open and
  *     closed as a VM start and stop do (container, groups, VFIO_SET_IOMMU,
@@ -49,7 +49,8 @@
  *
  *     cycles counts the whole open/close cycles done, errors the opens
  *     that failed (the devices unbound or vfio-pci reloading under it:
- *     tried again 5 ms later). Each new kind of failure is said once on
+ *     tried again 5 ms later). With -p, it sleeps PAUSE_MS after each
+ *     cycle (the VM's CPUs are shared with the soak's own steps). Each new kind of failure is said once on
  *     stderr. Replies go to stdout, flushed.
  */
 #define _GNU_SOURCE
@@ -94,7 +95,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]\n"
 		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n"
-		"       vfio-churn ctl [-d ADDR]... [-g GROUP]...\n");
+		"       vfio-churn ctl [-d ADDR]... [-g GROUP]... [-p PAUSE_MS]\n");
 	exit(2);
 }
 
@@ -507,16 +508,22 @@ static int ctl(int argc, char **argv)
 {
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 	bool held = false;
+	long pause_ms = 0;
 	char line[128];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "d:g:p:")) != -1) {
 		switch (opt) {
 		case 'd':
 			add_dev(optarg);
 			break;
 		case 'g':
 			add_group_devs(optarg);
+			break;
+		case 'p':
+			pause_ms = strtol(optarg, NULL, 10);
+			if (pause_ms < 0)
+				usage();
 			break;
 		default:
 			usage();
@@ -552,6 +559,8 @@ static int ctl(int argc, char **argv)
 		}
 		if (ctl_cycle(why, sizeof(why)))
 			ctl_sleep_ms(5);
+		else if (pause_ms)
+			ctl_sleep_ms(pause_ms);
 	}
 	ctl_close(false);
 	printf("done cycles=%lu errors=%lu\n", ctl_cycles, ctl_errors);

@@ -12,6 +12,8 @@
 #   --time-limit S    start no cycle after S seconds (default: none);
 #                     the summary says how many ran
 #   --max-failures F  stop after F failed cycles (default 20)
+#   --pause-ms MS     each churner sleeps MS after each open/close cycle
+#                     (default 10: the VM's two CPUs also run the soak)
 #
 # Each cycle: rmmod vfio_release under churn, insmod under churn, then
 # every churner settles in a state chosen for it (open, released or free)
@@ -26,7 +28,7 @@ set -u
 . "$(dirname "$0")/../guest/lib-release.sh"
 
 CHURN=$VR_HELPERS/vfio-churn
-cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20
+cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10
 # shellcheck disable=SC2086 # VR_ARGS is one word list from run-vm.sh
 set -- ${VR_ARGS:-}
 while [ $# -gt 0 ]; do
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--core-every) core_every=$2 ;;
 	--time-limit) time_limit=$2 ;;
 	--max-failures) max_failures=$2 ;;
+	--pause-ms) pause_ms=$2 ;;
 	*) vr_result FAIL soak-args "unknown argument '$1'"; vr_done; exit 0 ;;
 	esac
 	shift 2
@@ -107,11 +110,13 @@ mem_sample() {
 declare -A SECT_SIZE SECT_SEEN
 sect_sizes() { # MODULE KO
 	local name size
-	# readelf -SW: "[Nr] Name Type Address Off Size ...".
+	# readelf -SW: "[Nr] Name Type Address Off Size ...". (No process
+	# substitution: the guest has no /dev/fd.)
+	readelf -SW "$2" 2>/dev/null |
+		awk '{ sub(/^ *\[ *[0-9]+\] */, "") } $1 ~ /text/ { print $1, $5 }' >/tmp/soak-sect.txt
 	while read -r name size; do
 		SECT_SIZE[$1:$name]=$size
-	done < <(readelf -SW "$2" 2>/dev/null |
-		awk '{ sub(/^ *\[ *[0-9]+\] */, "") } $1 ~ /text/ { print $1, $5 }')
+	done </tmp/soak-sect.txt
 }
 sect_record() { # MODULE
 	local f a n
@@ -137,52 +142,62 @@ sect_record vfio_pci_core
 sect_record vfio_pci
 
 # --- the monitor: one `monitor --json` for the whole soak, across every
-# reload; its output is read incrementally, by builtins ---
+# reload. Its notices of reloads on stderr are followed by builtins; its
+# events (too many for bash to parse under churn in the VM) are read by
+# awk at each check, then the file is emptied at a quiet point. ---
 MONF=/tmp/soak-monitor.jsonl
-MON_FD=
-MON_PART=
-MON_LOADS=0 MON_UNLOADS=0 MON_OTHER_NOTICES=0 MON_EVENTS=0 MON_RESYNCS=0
+MONERR=/tmp/soak-monitor.err
+MONERR_FD=
+MONERR_PART=
+MON_LOADS=0 MON_OVERFLOWS=0 MON_EVENTS=0 MON_RESYNCS=0 MON_NOTICES=0
 declare -A EV_LAST EV_OPENED RESYNC_REASONS
-mon_line() {
-	local ev='' dev
-	[[ $1 =~ \"event\":\"([a-z-]+)\" ]] && ev=${BASH_REMATCH[1]}
-	case $1 in
-	*'"notice":"module-loaded"'*)
-		MON_LOADS=$((MON_LOADS + 1))
-		EV_LAST=() EV_OPENED=()
-		return ;;
-	*'"notice":"module-unloaded"'*) MON_UNLOADS=$((MON_UNLOADS + 1)); return ;;
-	*'"notice":'*) MON_OTHER_NOTICES=$((MON_OTHER_NOTICES + 1)); echo "notice: $1" >>/tmp/soak-notices.txt; return ;;
-	esac
-	if [ "$ev" = resync ]; then
-		MON_RESYNCS=$((MON_RESYNCS + 1))
-		[[ $1 =~ \"resync_reason\":\"([a-z-]+)\" ]] &&
-			RESYNC_REASONS[${BASH_REMATCH[1]}]=$((${RESYNC_REASONS[${BASH_REMATCH[1]}]:-0} + 1))
-		return
-	fi
-	[[ $1 =~ \"device\":\"([^\"]+)\" ]] || return
-	dev=${BASH_REMATCH[1]}
-	MON_EVENTS=$((MON_EVENTS + 1))
-	EV_LAST[$dev]=$ev
-	[ "$ev" != opened ] || EV_OPENED[$dev]=$((${EV_OPENED[$dev]:-0} + 1))
-}
-mon_pump() {
+monerr_pump() {
 	local line
-	while IFS= read -r -u "$MON_FD" line; do
-		mon_line "$MON_PART$line"
-		MON_PART=
+	while IFS= read -r -u "$MONERR_FD" line; do
+		line=$MONERR_PART$line
+		MONERR_PART=
+		case $line in
+		*'module loaded'*) MON_LOADS=$((MON_LOADS + 1)) ;;
+		*'events were lost'*) MON_OVERFLOWS=$((MON_OVERFLOWS + 1)) ;;
+		esac
 	done
-	MON_PART+=$line
+	MONERR_PART+=$line
 }
-# Emptied at a quiet point (every churner settled, its events read), so
-# that the file stays small; the monitor appends (O_APPEND).
-mon_rotate() {
-	mon_pump
-	[ -z "$MON_PART" ] || return 0
-	: >"$MONF"
-	exec {MON_FD}<&-
-	exec {MON_FD}<"$MONF"
+# mon_read: for every device since the last load the file shows, the
+# state its last event left it in (EV_LAST: a device event carries the
+# record as it stands after it) and its "opened" events (EV_OPENED);
+# with "count", the file's totals are added.
+mon_read() {
+	local kind a b c
+	EV_LAST=() EV_OPENED=()
+	awk '
+		function val(key,   re) { re = "\"" key "\":\"[^\"]*\""
+			if (!match($0, re)) return ""
+			return substr($0, RSTART + length(key) + 4, RLENGTH - length(key) - 5) }
+		/"notice":"module-loaded"/ { split("", last); split("", opened); next }
+		/"notice":/ { notices++; next }
+		{ ev = val("event") }
+		ev == "resync" { r = val("resync_reason"); resync[r == "" ? "?" : r]++; next }
+		{ d = val("device") }
+		d != "" { last[d] = val("state"); if (ev == "opened") opened[d]++; events++ }
+		END { for (d in last) print "dev", d, last[d], opened[d] + 0
+			print "events", events + 0; print "notices", notices + 0
+			for (r in resync) print "resync", r, resync[r] }' "$MONF" >/tmp/soak-mon-read.txt
+	while read -r kind a b c; do
+		case $kind in
+		dev) EV_LAST[$a]=$b EV_OPENED[$a]=$c ;;
+		events) [ "${1:-}" != count ] || MON_EVENTS=$((MON_EVENTS + a)) ;;
+		notices) [ "${1:-}" != count ] || MON_NOTICES=$((MON_NOTICES + a)) ;;
+		resync)
+			[ "${1:-}" = count ] || continue
+			MON_RESYNCS=$((MON_RESYNCS + b))
+			RESYNC_REASONS[$a]=$((${RESYNC_REASONS[$a]:-0} + b)) ;;
+		esac
+	done </tmp/soak-mon-read.txt
 }
+# Emptied at a quiet point (every churner settled, its events read); the
+# monitor appends (O_APPEND), so it goes on at the start of the file.
+mon_rotate() { : >"$MONF"; }
 mon_alive() { vr__running "$MON_PID"; }
 
 # --- the churners: vfio-churn ctl, one per unit, fifos both ways ---
@@ -196,7 +211,7 @@ ch_start() {
 	CH_IN[k]=$fd
 	exec {fd}<>"/tmp/soak-c$k.out"
 	CH_OUT[k]=$fd
-	"$CHURN" ctl "${args[@]}" <"/tmp/soak-c$k.in" >"/tmp/soak-c$k.out" 2>>"/tmp/soak-c$k.err" &
+	"$CHURN" ctl "${args[@]}" -p "$pause_ms" <"/tmp/soak-c$k.in" >"/tmp/soak-c$k.out" 2>>"/tmp/soak-c$k.err" &
 	CH_PID[k]=$!
 	CH_STATE[k]=cycling
 }
@@ -281,39 +296,44 @@ check_exact() {
 }
 
 # check_events PHASE: since the load, every churned device had an
-# "opened" and its last event is its settled state's (within 10 s).
-ev_want() { case $1 in open) echo opened ;; *) echo "$1" ;; esac; }
+# "opened" event, and its last event left it in its settled state
+# (within 10 s).
 events_ok() {
 	local k d
-	mon_pump
+	mon_read "$@"
 	for ((k = 0; k < procs; k++)); do
 		IFS=, read -r -a ds <<<"${units[$k]}"
 		for d in "${ds[@]}"; do
-			[ "${EV_LAST[$d]:-none}" = "$(ev_want "${CH_STATE[k]}")" ] || return 1
+			[ "${EV_LAST[$d]:-none}" = "${CH_STATE[k]}" ] || return 1
 			[ "${EV_OPENED[$d]:-0}" -ge 1 ] || return 1
 		done
 	done
 }
+# Reads the monitor's file until the events are there, at most 10 s;
+# the file's totals are counted once, by the last read.
 check_events() {
 	local deadline=$((SECONDS + 10)) k d
-	while ! events_ok; do
+	until events_ok; do
 		if [ "$SECONDS" -ge "$deadline" ]; then
+			events_ok count
 			for ((k = 0; k < procs; k++)); do
 				IFS=, read -r -a ds <<<"${units[$k]}"
 				for d in "${ds[@]}"; do
-					FAIL_WHY+="$1: $d settled ${CH_STATE[k]}, last event ${EV_LAST[$d]:-none}, opened ${EV_OPENED[$d]:-0} since the load; "
+					FAIL_WHY+="$1: $d settled ${CH_STATE[k]}, its last event says ${EV_LAST[$d]:-none}, opened ${EV_OPENED[$d]:-0} since the load; "
 				done
 			done
 			return 1
 		fi
-		vr_nap 0.05
+		vr_nap 0.1
 	done
+	# The same file again, to count it (it has not changed: all settled).
+	mon_read count
 }
 
 # The module's loads, seen by the monitor: wait for the notice.
 wait_loaded() {
 	local deadline=$((SECONDS + 30))
-	while mon_pump; [ "$MON_LOADS" -lt "$1" ]; do
+	while monerr_pump; [ "$MON_LOADS" -lt "$1" ]; do
 		if [ "$SECONDS" -ge "$deadline" ] || ! mon_alive; then
 			FAIL_WHY+="the monitor saw $MON_LOADS loads, not $1 (alive: $(mon_alive && echo yes || echo no)); "
 			return 1
@@ -391,7 +411,7 @@ all_free=()
 for ((k = 0; k < procs; k++)); do all_free+=(free); done
 
 # --- set-up ---
-vr_info "soak: $(uname -r), $cycles cycles, $procs churners on: ${units[*]:0:$procs}; idle: ${units[*]:$procs}; vfio_pci_core every $core_every cycles; time limit ${time_limit}s"
+vr_info "soak: $(uname -r), $cycles cycles, $procs churners on: ${units[*]:0:$procs}; idle: ${units[*]:$procs}; vfio_pci_core every $core_every cycles; churners pause ${pause_ms} ms a cycle; time limit ${time_limit}s"
 if [ "$have_kml" = 1 ]; then
 	# What the boot left is not the soak's.
 	echo scan >"$KML"
@@ -407,11 +427,11 @@ ch_settle "${all_free[@]}" || { vr_result FAIL soak-setup "$FAIL_WHY"; vr_done; 
 mem_sample never-loaded
 ch_resume
 module_load || { vr_result FAIL soak-setup "$FAIL_WHY"; vr_done; exit 0; }
-"$VR_CLI" monitor --json >>"$MONF" 2>/tmp/soak-monitor.err &
+"$VR_CLI" monitor --json >>"$MONF" 2>"$MONERR" &
 MON_PID=$!
-vr_wait 30 grep -q monitoring /tmp/soak-monitor.err ||
-	{ vr_result FAIL soak-setup "monitor: $(cat /tmp/soak-monitor.err)"; vr_done; exit 0; }
-exec {MON_FD}<"$MONF"
+vr_wait 30 grep -q monitoring "$MONERR" ||
+	{ vr_result FAIL soak-setup "monitor: $(cat "$MONERR")"; vr_done; exit 0; }
+exec {MONERR_FD}<"$MONERR"
 # The monitor subscribed to a loaded module: it counts as the first load.
 MON_LOADS=1
 if [ -d /sys/kernel/slab/vfio_release_device ] && [ ! -L /sys/kernel/slab/vfio_release_device ]; then
@@ -427,7 +447,14 @@ first_fail=
 t_start=$(now_ms)
 t_block=$t_start
 declare -A T_SUM
-tick() { local t; t=$(now_ms); T_SUM[$1]=$((${T_SUM[$1]:-0} + t - T_LAST)); T_LAST=$t; }
+# tick PHASE: the time since the last tick goes to PHASE (and the console).
+tick() {
+	local t
+	t=$(now_ms)
+	T_SUM[$1]=$((${T_SUM[$1]:-0} + t - T_LAST))
+	echo "soak: cycle $c $1 $((t - T_LAST)) ms"
+	T_LAST=$t
+}
 stop_why=
 ran=0
 block_fail=0 block_core=0
@@ -526,7 +553,7 @@ done
 t_end=$(now_ms)
 
 # --- the end: kmemleak while loaded, then unloaded; memory after ---
-mon_pump
+monerr_pump
 kml_reports() { grep -c '^unreferenced object' "$1"; }
 if [ "$have_kml" = 1 ]; then
 	echo scan >"$KML"
@@ -543,14 +570,14 @@ for ((k = 0; k < procs; k++)); do echo quit >&"${CH_IN[k]}"; done
 for ((k = 0; k < procs; k++)); do
 	IFS= read -r -t 30 -u "${CH_OUT[k]}" reply || reply="no reply"
 	wait "${CH_PID[k]}" 2>/dev/null
-	vr_info "soak: churner $k (${units[$k]}): $reply"
+	vr_info "soak: churner $k (${units[$k]}): $reply; its failed opens, each kind once: $(head -n 6 "/tmp/soak-c$k.err" | tr '\n' ';')"
 done
 
 # --- summary ---
 elapsed=$(((t_end - t_start) / 1000))
 rate=$(awk -v n="$ran" -v ms=$((t_end - t_start)) 'BEGIN { if (ms > 0) printf "%.2f", n * 1000 / ms; else print 0 }')
 vr_info "soak summary: $ran of $cycles cycles in $elapsed s ($rate cycles/s)${stop_why:+, stopped: $stop_why}; failed cycles $failed_cycles; exact-state checks $exact_checks ($held_cycles right after a load with the churners held across it); event checks $event_checks; vfio_pci_core reloads $CORE_RELOADS; module loads $LOADS"
-vr_info "soak summary: monitor: $MON_LOADS loads seen, $MON_EVENTS device events, $MON_RESYNCS resyncs ($(for r in "${!RESYNC_REASONS[@]}"; do printf '%s=%s ' "$r" "${RESYNC_REASONS[$r]}"; done)), $MON_OTHER_NOTICES other notices, alive at the end: $mon_alive_at_end"
+vr_info "soak summary: monitor: $MON_LOADS loads seen, $MON_EVENTS device events, $MON_RESYNCS resyncs ($(for r in "${!RESYNC_REASONS[@]}"; do printf '%s=%s ' "$r" "${RESYNC_REASONS[$r]}"; done)), $MON_NOTICES notices, $MON_OVERFLOWS overflows, alive at the end: $mon_alive_at_end"
 if [ "$failed_cycles" = 0 ] && [ "$ran" -gt 0 ]; then
 	vr_result PASS soak-every-cycle-exact
 else
@@ -565,10 +592,35 @@ fi
 
 # Memory: the sample at cycle 1 (after one load and unload) against
 # the last (after the last cycle); "never loaded" is the first line.
-read -r _ su1 slab1 vm1 pc1 kmo1 < <(sed -n 2p /tmp/soak-mem.txt)
-read -r _ su2 slab2 vm2 pc2 kmo2 < <(tail -n1 /tmp/soak-mem.txt)
+{
+	read -r _
+	read -r _ su1 slab1 vm1 pc1 kmo1
+} </tmp/soak-mem.txt
+while read -r _ su2 slab2 vm2 pc2 kmo2; do :; done </tmp/soak-mem.txt
 vr_info "soak memory (module unloaded, churners free, caches dropped), cycle 1 -> after the last: SUnreclaim ${su1}kB -> ${su2}kB ($((su2 - su1))), Slab ${slab1}kB -> ${slab2}kB ($((slab2 - slab1))), VmallocUsed ${vm1}kB -> ${vm2}kB ($((vm2 - vm1))), Percpu ${pc1}kB -> ${pc2}kB ($((pc2 - pc1))), kmemleak objects $kmo1 -> $kmo2"
 vr_info "soak memory samples (label SUnreclaim Slab VmallocUsed Percpu kmemleak_objects): $(tr '\n' ';' </tmp/soak-mem.txt)"
+# The verdict: SUnreclaim + VmallocUsed + Percpu, from cycle 1 to the
+# end, must not grow by 1 kB a cycle or more, both first against last
+# and as the least-squares slope over every sample (a whole load's
+# allocations left behind, kretprobe instances, the queue, is tens of kB
+# a cycle; a lost object or two is kmemleak's to find). Judged from 100
+# cycles on.
+awk -v ran="$ran" '$1 != "never-loaded" {
+		x = ($1 == "after") ? ran : substr($1, 7) + 0; y = $2 + $4 + $5
+		n++; sx += x; sy += y; sxx += x * x; sxy += x * y
+		if (n == 1) { x1 = x; y1 = y } xl = x; yl = y }
+	END { d = n * sxx - sx * sx; slope = d ? (n * sxy - sx * sy) / d : 0
+		span = xl - x1; per = span ? (yl - y1) / span : 0
+		printf "%d %d %.3f %.3f\n", n, span, per, slope }' /tmp/soak-mem.txt >/tmp/soak-growth.txt
+read -r gn gspan gper gslope </tmp/soak-growth.txt
+vr_info "soak memory growth (SUnreclaim+VmallocUsed+Percpu): $gn samples over $gspan cycles: first to last $gper kB/cycle, slope $gslope kB/cycle (limit 1)"
+if [ "$gspan" -lt 100 ]; then
+	vr_result SKIP soak-memory-no-growth "only $gspan cycles between the first and last samples: too few to judge (100 or more)"
+elif awk -v a="$gper" -v b="$gslope" 'BEGIN { exit !(a >= 1 && b >= 1) }'; then
+	vr_result FAIL soak-memory-no-growth "grew $gper kB/cycle first to last, slope $gslope kB/cycle"
+else
+	vr_result PASS soak-memory-no-growth
+fi
 
 # kml_classify FILE: each report's verdict, one line: "module|other|unnamed
 # first-frames". A report is the module's when a frame names

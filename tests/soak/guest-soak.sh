@@ -596,7 +596,9 @@ fi
 	read -r _
 	read -r _ su1 slab1 vm1 pc1 kmo1
 } </tmp/soak-mem.txt
-while read -r _ su2 slab2 vm2 pc2 kmo2; do :; done </tmp/soak-mem.txt
+while read -r _ a b c d e; do
+	su2=$a slab2=$b vm2=$c pc2=$d kmo2=$e
+done </tmp/soak-mem.txt
 vr_info "soak memory (module unloaded, churners free, caches dropped), cycle 1 -> after the last: SUnreclaim ${su1}kB -> ${su2}kB ($((su2 - su1))), Slab ${slab1}kB -> ${slab2}kB ($((slab2 - slab1))), VmallocUsed ${vm1}kB -> ${vm2}kB ($((vm2 - vm1))), Percpu ${pc1}kB -> ${pc2}kB ($((pc2 - pc1))), kmemleak objects $kmo1 -> $kmo2"
 vr_info "soak memory samples (label SUnreclaim Slab VmallocUsed Percpu kmemleak_objects): $(tr '\n' ';' </tmp/soak-mem.txt)"
 # The verdict: SUnreclaim + VmallocUsed + Percpu, from cycle 1 to the

@@ -14,6 +14,8 @@
 #   --max-failures F  stop after F failed cycles (default 20)
 #   --pause-ms MS     each churner sleeps MS after each open/close cycle
 #                     (default 10: the VM's two CPUs also run the soak)
+#   --sample-every M  the memory sample at cycles 1, M+1, 2M+1, ...
+#                     (default 100)
 #
 # Each cycle: rmmod vfio_release under churn, insmod under churn, then
 # every churner settles in a state chosen for it (open, released or free)
@@ -28,7 +30,7 @@ set -u
 . "$(dirname "$0")/../guest/lib-release.sh"
 
 CHURN=$VR_HELPERS/vfio-churn
-cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10
+cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10 sample_every=100
 # shellcheck disable=SC2086 # VR_ARGS is one word list from run-vm.sh
 set -- ${VR_ARGS:-}
 while [ $# -gt 0 ]; do
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
 	--time-limit) time_limit=$2 ;;
 	--max-failures) max_failures=$2 ;;
 	--pause-ms) pause_ms=$2 ;;
+	--sample-every) sample_every=$2 ;;
 	*) vr_result FAIL soak-args "unknown argument '$1'"; vr_done; exit 0 ;;
 	esac
 	shift 2
@@ -49,6 +52,11 @@ units=("$VR_EDU" "$VR_PAIR_A,$VR_PAIR_B" "$VR_HOTPLUG" "$VR_NIC")
 if [ -n "${VR_RACE_NICS:-}" ]; then
 	IFS=, read -r -a more <<<"$VR_RACE_NICS"
 	units+=("${more[@]:1}")
+fi
+if [ "$sample_every" -lt 1 ]; then
+	vr_result FAIL soak-args "--sample-every $sample_every: 1 or more"
+	vr_done
+	exit 0
 fi
 if [ "$procs" -lt 1 ] || [ "$procs" -gt ${#units[@]} ]; then
 	vr_result FAIL soak-args "--procs $procs: 1 to ${#units[@]} with topology $VR_TOPOLOGY (one process per group)"
@@ -506,9 +514,11 @@ for ((c = 1; c <= cycles; c++)); do
 		core_loaded=$(((c / core_every) % 2))
 	fi
 	checkpoint=0
-	[ $((c % 100)) != 1 ] || checkpoint=1
+	[ $((c % sample_every)) != $((1 % sample_every)) ] || checkpoint=1
 	held=0
 	[ "$core" = 1 ] || [ $((c % 2)) = 0 ] || held=1
+	# A sample is taken with every churner free: held, all free.
+	[ "$checkpoint" = 0 ] || held=1
 	ok=1
 	# Held across the reload: settled before the rmmod.
 	if [ "$held" = 1 ]; then

@@ -1,6 +1,6 @@
 #!/bin/bash
 # soak.sh [KVER] [--cycles N] [--procs P] [--core-every K] [--time-limit S]
-#         [--max-failures F] [--pause-ms MS]
+#         [--max-failures F] [--pause-ms MS] [--sample-every M]
 #
 # The soak of issue 10 (tests/soak/README.md): boots KVER (default the
 # debug kernel, 6.12.117-vrdebug) with tests/vm/run-vm.sh and runs
@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
 kver=6.12.117-vrdebug
-cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10
+cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10 sample_every=100
 usage() {
 	sed -n '2,3s/^# //p' "$0" >&2
 	exit 2
@@ -28,7 +28,7 @@ usage() {
 num() { case $2 in '' | *[!0-9]*) echo "$0: $1 needs a number, not '$2'" >&2; exit 2 ;; esac; }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--cycles | --procs | --core-every | --time-limit | --max-failures | --pause-ms)
+	--cycles | --procs | --core-every | --time-limit | --max-failures | --pause-ms | --sample-every)
 		[ $# -ge 2 ] || usage
 		num "$1" "$2"
 		case $1 in
@@ -38,6 +38,7 @@ while [ $# -gt 0 ]; do
 		--time-limit) time_limit=$2 ;;
 		--max-failures) max_failures=$2 ;;
 		--pause-ms) pause_ms=$2 ;;
+		--sample-every) sample_every=$2 ;;
 		esac
 		shift 2
 		;;
@@ -71,5 +72,6 @@ fi
 # read in /sys/kernel/slab/vfio_release_device.
 export VR_APPEND="${VR_APPEND:-} slab_nomerge"
 args=(--cycles "$cycles" --procs "$procs" --core-every "$core_every"
-	--time-limit "$time_limit" --max-failures "$max_failures" --pause-ms "$pause_ms")
+	--time-limit "$time_limit" --max-failures "$max_failures" --pause-ms "$pause_ms"
+	--sample-every "$sample_every")
 exec "$top/tests/vm/run-vm.sh" "$kver" "$here/guest-soak.sh" "${args[@]}"

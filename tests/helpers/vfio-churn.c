@@ -27,6 +27,31 @@
  *     group fds and the container at once; prints "closed N <ns>"
  *     (CLOCK_MONOTONIC before the first close) and exits 0. SIGKILL works
  *     too: the kernel then closes everything at exit.
+ *
+ *   vfio-churn ctl [-d ADDR]... [-g GROUP]... [-p PAUSE_MS]
+ *
+ *     The soak's churner (tests/soak). Cycles every device open and
+ *     closed as a VM start and stop do (container, groups, VFIO_SET_IOMMU,
+ *     every device fd; then everything closed), as fast as it can, and
+ *     between two cycles takes commands, one a line on stdin:
+ *
+ *       settle open|released|free  open everything anew and stay there:
+ *                                  every device fd open (open), only the
+ *                                  groups and the container (released),
+ *                                  or one whole cycle more and nothing
+ *                                  held (free); replies "settled STATE
+ *                                  cycles=N errors=N" once there, or
+ *                                  "failed STATE: why" when the opens
+ *                                  kept failing for 20 s
+ *       resume                     drop what is held, cycle again
+ *       quit, or end of input      drop everything, reply "done cycles=N
+ *                                  errors=N", exit 0
+ *
+ *     cycles counts the whole open/close cycles done, errors the opens
+ *     that failed (the devices unbound or vfio-pci reloading under it:
+ *     tried again 5 ms later). With -p, it sleeps PAUSE_MS after each
+ *     cycle (the VM's CPUs are shared with the soak's own steps). Each new kind of failure is said once on
+ *     stderr. Replies go to stdout, flushed.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -34,6 +59,7 @@
 #include <fcntl.h>
 #include <linux/vfio.h>
 #include <signal.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -68,7 +94,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]\n"
-		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n");
+		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n"
+		"       vfio-churn ctl [-d ADDR]... [-g GROUP]... [-p PAUSE_MS]\n");
 	exit(2);
 }
 
@@ -335,6 +362,211 @@ static int hold_many(int argc, char **argv)
 	return 0;
 }
 
+/* --- ctl: the soak's churner --- */
+
+static unsigned long ctl_cycles, ctl_errors;
+static char ctl_last_err[256];
+
+static void ctl_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* Closes whatever is open: devices, then groups, then the container. */
+static void ctl_close(bool devices_only)
+{
+	int i;
+
+	for (i = 0; i < ndevs; i++) {
+		if (devs[i].fd >= 0)
+			close(devs[i].fd);
+		devs[i].fd = -1;
+	}
+	if (devices_only)
+		return;
+	for (i = 0; i < ngroups; i++) {
+		if (groups[i].fd >= 0)
+			close(groups[i].fd);
+		groups[i].fd = -1;
+	}
+	ngroups = 0;
+	if (container >= 0)
+		close(container);
+	container = -1;
+}
+
+/* One failed open: counted, said once per kind, everything dropped. */
+static int ctl_failed(const char *what, const char *addr, char *why, size_t size)
+{
+	int err = errno;
+
+	snprintf(why, size, "%s %s: %s", what, addr, strerror(err));
+	ctl_errors++;
+	if (strcmp(why, ctl_last_err)) {
+		fprintf(stderr, "vfio-churn: %s\n", why);
+		snprintf(ctl_last_err, sizeof(ctl_last_err), "%s", why);
+	}
+	ctl_close(false);
+	return -1;
+}
+
+/* Opens the container, every group and every device fd; -1 on failure. */
+static int ctl_open(char *why, size_t size)
+{
+	const char *what;
+	int i, j, id;
+
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (container < 0)
+		return ctl_failed("open", "/dev/vfio/vfio", why, size);
+	for (i = 0; i < ndevs; i++) {
+		id = vfio_group_of(devs[i].addr, &what);
+		if (id < 0)
+			return ctl_failed(what, devs[i].addr, why, size);
+		for (j = 0; j < ngroups && groups[j].id != id; j++)
+			;
+		if (j == ngroups) {
+			groups[j].id = id;
+			groups[j].fd = vfio_group_attach(container, id, &what);
+			if (groups[j].fd < 0)
+				return ctl_failed(what, devs[i].addr, why, size);
+			ngroups++;
+			if (j == 0 && ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
+				return ctl_failed("VFIO_SET_IOMMU", devs[i].addr, why, size);
+		}
+		devs[i].group = j;
+	}
+	for (i = 0; i < ndevs; i++)
+		if (open_dev(&devs[i]) < 0)
+			return ctl_failed("VFIO_GROUP_GET_DEVICE_FD", devs[i].addr, why, size);
+	return 0;
+}
+
+/* One whole cycle: everything opened, then everything closed. */
+static int ctl_cycle(char *why, size_t size)
+{
+	if (ctl_open(why, size))
+		return -1;
+	ctl_close(false);
+	ctl_cycles++;
+	return 0;
+}
+
+/* Opens until it works, for at most 20 s; 0 once open. */
+static int ctl_open_retry(char *why, size_t size)
+{
+	unsigned long long deadline = now_ns() + 20000000000ULL;
+
+	while (ctl_open(why, size)) {
+		if (now_ns() > deadline)
+			return -1;
+		ctl_sleep_ms(5);
+	}
+	return 0;
+}
+
+static void ctl_settle(const char *state)
+{
+	char why[512];
+	int ret;
+
+	if (!strcmp(state, "free")) {
+		ret = ctl_open_retry(why, sizeof(why));
+		if (!ret) {
+			ctl_close(false);
+			ctl_cycles++;
+		}
+	} else if (!strcmp(state, "open")) {
+		ret = ctl_open_retry(why, sizeof(why));
+	} else if (!strcmp(state, "released")) {
+		ret = ctl_open_retry(why, sizeof(why));
+		if (!ret)
+			ctl_close(true);
+	} else {
+		printf("failed %s: unknown state\n", state);
+		return;
+	}
+	if (ret)
+		printf("failed %s: %s\n", state, why);
+	else
+		printf("settled %s cycles=%lu errors=%lu\n", state, ctl_cycles, ctl_errors);
+}
+
+/* Reads one command line from stdin; 0 on a line, -1 at end of input. */
+static int ctl_command(char *line, size_t size)
+{
+	if (!fgets(line, size, stdin))
+		return -1;
+	line[strcspn(line, "\n")] = '\0';
+	return 0;
+}
+
+static int ctl(int argc, char **argv)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+	bool held = false;
+	long pause_ms = 0;
+	char line[128];
+	int opt;
+
+	while ((opt = getopt(argc, argv, "d:g:p:")) != -1) {
+		switch (opt) {
+		case 'd':
+			add_dev(optarg);
+			break;
+		case 'g':
+			add_group_devs(optarg);
+			break;
+		case 'p':
+			pause_ms = strtol(optarg, NULL, 10);
+			if (pause_ms < 0)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (!ndevs || optind != argc)
+		usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Commands are whole lines written at once: stdio may read ahead. */
+	setvbuf(stdin, NULL, _IONBF, 0);
+
+	for (;;) {
+		char why[512];
+
+		/* Held: wait for the next command. Cycling: only look. */
+		if (held || poll(&pfd, 1, 0) > 0) {
+			if (ctl_command(line, sizeof(line)))
+				break;
+			if (!strncmp(line, "settle ", 7)) {
+				ctl_close(false);
+				ctl_settle(line + 7);
+				/* Settled or not, it waits for resume. */
+				held = true;
+			} else if (!strcmp(line, "resume")) {
+				ctl_close(false);
+				held = false;
+			} else if (!strcmp(line, "quit")) {
+				break;
+			} else {
+				printf("failed %s: unknown command\n", line);
+			}
+			continue;
+		}
+		if (ctl_cycle(why, sizeof(why)))
+			ctl_sleep_ms(5);
+		else if (pause_ms)
+			ctl_sleep_ms(pause_ms);
+	}
+	ctl_close(false);
+	printf("done cycles=%lu errors=%lu\n", ctl_cycles, ctl_errors);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -344,5 +576,7 @@ int main(int argc, char **argv)
 		return reset_loop(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hold-many"))
 		return hold_many(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return ctl(argc - 1, argv + 1);
 	usage();
 }

@@ -21,6 +21,7 @@ enum vr_record_kind {
 	VR_REC_DMA_CLAIMED,	/* one device was claimed for user DMA */
 	VR_REC_UNREGISTERED,	/* the vfio_pci_core driver let go */
 	VR_REC_REARMED,		/* hooks were re-armed: read everything again */
+	VR_REC_FILE_RELEASED,	/* a release that ran a last close returned */
 };
 
 #define VR_DRIVER_NAME_MAX 32
@@ -34,6 +35,11 @@ struct vr_record {
 	u64 timestamp_ns;
 	u64 close_ns;
 	u32 reset;		/* enum vfio_release_reset */
+	/*
+	 * RELEASED: the release of a device file that ran this close, 0 if
+	 * none was seen; FILE_RELEASED: that release, now returned.
+	 */
+	u64 release;
 	bool untimed;		/* RELEASED: close_ns unknown (0) */
 	bool group_read;	/* REGISTERED: the pipeline read the group */
 	bool group_claimed;

@@ -138,8 +138,8 @@ static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
 		return VFIO_RELEASE_STATE_OPEN;
-	return vr_group_claimed(vd->group) ? VFIO_RELEASE_STATE_RELEASED :
-					     VFIO_RELEASE_STATE_FREE;
+	return vd->closing_release || vr_group_claimed(vd->group) ?
+	       VFIO_RELEASE_STATE_RELEASED : VFIO_RELEASE_STATE_FREE;
 }
 
 /* Announces the device's way from its last announced state to its own. */
@@ -314,6 +314,7 @@ static void vr_set_opened(struct vr_device *vd, const struct vr_record *rec)
 {
 	vd->open_known = true;
 	vd->open = true;
+	vd->closing_release = 0;
 	if (rec) {
 		vd->has_opener = true;
 		vd->opener_pid = rec->pid;
@@ -330,6 +331,7 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 {
 	vd->open_known = true;
 	vd->open = false;
+	vd->closing_release = rec ? rec->release : 0;
 	vd->has_opener = false;
 	vd->generation++;
 	vd->releases++;
@@ -382,6 +384,25 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 		break;
 	}
 	vr_group_settle(out, g, was_known, was, g->known, rec->timestamp_ns);
+}
+
+/*
+ * The release that ran a device's last close returned: the device file
+ * let go of the device. On the iommufd path its DMA ownership was given
+ * back inside that release, so this is where the device becomes free.
+ */
+static void vr_file_released(struct vr_out *out, const struct vr_record *rec)
+{
+	struct vr_device *vd;
+	int bkt;
+
+	hash_for_each(vr_by_dev, bkt, vd, by_dev) {
+		if (vd->closing_release != rec->release)
+			continue;
+		vd->closing_release = 0;
+		vr_settle(out, vd, rec->timestamp_ns);
+		return;
+	}
 }
 
 /* A record may name a device registered before the module loaded. */
@@ -444,6 +465,9 @@ void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
 		vr_apply_group(&out, rec);
 		goto out;
 	case VR_REC_REARMED:
+		goto out;
+	case VR_REC_FILE_RELEASED:
+		vr_file_released(&out, rec);
 		goto out;
 	case VR_REC_REGISTERED:
 		vr_register(&out, rec);
@@ -558,6 +582,9 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 		goto out;
 	}
 	vd->stale = false;
+	/* The end of its release may be among the records lost. */
+	if (after_loss)
+		vd->closing_release = 0;
 	if (!vd->open_known) {
 		vd->open_known = true;
 		vd->open = snap->open;

@@ -27,6 +27,12 @@ struct vr_device {
 	bool stale;			/* records may be lost: unknown until read */
 	bool open_known;
 	bool open;
+	/*
+	 * The release of a file of the device that ran its last close, until
+	 * that release returns (0: none): the file holds the vfio device until
+	 * then, so the device is not free yet, whatever its group says.
+	 */
+	u64 closing_release;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;

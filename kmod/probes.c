@@ -88,11 +88,13 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * release in flight at once a window can be full (rarely below a few
  * hundred): that release is counted and its close said to be untimed.
  *
- * A release that ran a last close says so when it returns: the device
- * file's hold on the vfio device (its registration) ends only then, after
- * close_device and, on the iommufd path, after the device's DMA ownership
- * was given back (vfio_device_fops_release in drivers/vfio/vfio_main.c).
- * Until then the driver cannot let go of the device without waiting.
+ * On the iommufd path a last close gives the device's DMA ownership back
+ * inside the release too, after close_device; the device file's hold on
+ * the vfio device (its registration) ends only when the release returns
+ * (vfio_device_fops_release in drivers/vfio/vfio_main.c), and until then
+ * the driver cannot let go of the device without waiting. Such a release
+ * names itself in the DMA release's record and says when it returns. (On
+ * the group path the group's release comes later, in another file.)
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
@@ -101,6 +103,8 @@ struct vr_release_start {
 	u64 start_ns;
 	u64 id;				/* this release, from 1 */
 	bool closed;			/* it ran the device's last close */
+	bool dma_released;		/* then gave the device's DMA back */
+	u32 group;			/* of that device */
 };
 
 static struct vr_release_start *vr_releases;
@@ -159,6 +163,7 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			slot->start_ns = start;
 			slot->id = ++vr_release_ids;
 			slot->closed = false;
+			slot->dma_released = false;
 			vr_frame(ri)->arg = slot;
 			break;
 		}
@@ -176,21 +181,24 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	struct vr_release_start *slot = vr_frame(ri)->arg;
 	unsigned long flags;
 	struct vr_record rec;
-	bool closed;
+	bool dma_released;
+	u32 group;
 	u64 id;
 
 	if (!slot)
 		return 0;
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	closed = slot->closed;
+	dma_released = slot->closed && slot->dma_released;
 	id = slot->id;
+	group = slot->group;
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	atomic_dec(&vr_releases_in_use);
-	if (closed) {
+	if (dma_released) {
 		/* No device: the release may have let the last hold go. */
 		vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
 		rec.release = id;
+		rec.group = group;
 		vr_queue_push(&rec);
 	}
 	return 0;
@@ -229,6 +237,31 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 			atomic64_inc(&vr_close_key_mismatch);
 	}
 	return start;
+}
+
+/*
+ * The current task's release that ran a last close and now gives that
+ * device's DMA ownership back, or 0 (outside a release of a device file).
+ */
+static u64 vr_release_closing(u32 group)
+{
+	u32 first = hash_ptr(current, vr_releases_bits);
+	struct vr_release_start *slot;
+	unsigned long flags;
+	unsigned int i;
+	u64 id = 0;
+
+	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	for (i = 0; i < VR_RELEASE_WINDOW && !id; i++) {
+		slot = vr_release_slot(first, i);
+		if (slot->task != current || !slot->closed)
+			continue;
+		slot->dma_released = true;
+		slot->group = group;
+		id = slot->id;
+	}
+	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	return id;
 }
 
 void vr_probes_stats(struct vr_probe_stats *st)
@@ -454,24 +487,31 @@ int vr_group_claimed_return(struct kretprobe_instance *ri,
  * The iommufd path claims one device at a time, but ownership is the
  * group's: the record names the group, the registry counts the claims.
  */
-static void vr_push_dma(enum vr_record_kind kind, struct device *dev)
+static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
+			bool release)
 {
 	struct iommu_group *group = dev->iommu_group;
+	struct vr_record rec;
 
-	if (group)
-		vr_push_group(kind, iommu_group_id(group));
+	if (!group)
+		return;
+	vr_record_init(&rec, kind, NULL);
+	rec.group = iommu_group_id(group);
+	if (release)
+		rec.release = vr_release_closing(rec.group);
+	vr_queue_push(&rec);
 }
 
 int vr_dma_claimed_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (vr_returned_ok(regs))
-		vr_push_dma(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
+		vr_push_dma(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg, false);
 	return 0;
 }
 
 int vr_dma_released_return(struct kretprobe_instance *ri,
 			   struct pt_regs *regs)
 {
-	vr_push_dma(VR_REC_DMA_RELEASED, vr_frame(ri)->arg);
+	vr_push_dma(VR_REC_DMA_RELEASED, vr_frame(ri)->arg, true);
 	return 0;
 }

@@ -27,12 +27,13 @@ struct vr_device {
 	bool stale;			/* records may be lost: unknown until read */
 	bool open_known;
 	bool open;
+	u64 last_release;		/* the release that ran its last close */
 	/*
-	 * The release of a file of the device that ran its last close, until
-	 * that release returns (0: none): the file holds the vfio device until
-	 * then, so the device is not free yet, whatever its group says.
+	 * That release gave the device's DMA back (the iommufd path) and has
+	 * not returned: its file holds the vfio device until then, so the
+	 * device is not free yet, whatever its group says.
 	 */
-	u64 closing_release;
+	bool file_held;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;

@@ -7,7 +7,8 @@
 # group (VR_PAIR_A, VR_PAIR_B) through the cdev, the cdev beside the legacy
 # group (which the kernel refuses, either way round), a second iommufd
 # (refused too), the module loaded while the cdev holds the group. The
-# legacy group path on the same kernel. Only kernels built with IOMMUFD and
+# group path with an iommufd as container, and the legacy group path
+# (type1 container), on the same kernel. Only kernels built with IOMMUFD and
 # VFIO_DEVICE_CDEV have the path: the debug kernel.
 set -u
 . "$(dirname "$0")/../vm/guest-lib.sh"
@@ -102,6 +103,23 @@ check group-path-free-after-group-close test "$(mon_field "$dev" free timestamp_
 check group-path-reset expect_eq "$(mon_field "$dev" released reset)" function
 mon_stop
 
+# --- the group path with an iommufd as the group's container ---
+# Ownership is claimed per device there too (at VFIO_GROUP_GET_DEVICE_FD)
+# and given back at the device's last close, not at the group's.
+mon_start
+rc=0
+"$CDEV" -G -d "$dev" mark=device-closing close-device mark=device-closed sleep-ms=500 \
+	mark=group-closing close-group close-iommufd >/tmp/cdev.log 2>&1 || rc=$?
+check group-iommufd-helper expect_eq "$rc/$(tail -n1 /tmp/cdev.log)" 0/exit
+mon_wait_for "$dev" free
+check group-iommufd-events expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
+rel=$(mon_field "$dev" released timestamp_ns)
+free=$(mon_field "$dev" free timestamp_ns)
+check group-iommufd-released-in-close test "$rel" -gt "$(mark_ts /tmp/cdev.log device-closing)" -a "$rel" -lt "$(mark_ts /tmp/cdev.log device-closed)"
+check group-iommufd-free-in-device-close test "$free" -ge "$rel" -a "$free" -lt "$(mark_ts /tmp/cdev.log device-closed)"
+check group-iommufd-reset expect_eq "$(mon_field "$dev" released reset)" function
+mon_stop
+
 # --- two functions of one group, both through the cdev on one iommufd ---
 mon_start
 check pair-cdev-holds cdev_start /tmp/cdev.log -d "$a" -d "$b" hold mark=a-closing \
@@ -192,6 +210,6 @@ check loaded-held-b-free vr_wait 30 state_is "$b" free
 vr_info "loaded while held: A $(mon_events "$a") | B $(mon_events "$b")"
 mon_stop
 
-check status-counters-edu expect_eq "$(status_field "$dev" open_count)/$(status_field "$dev" release_count)/$(status_field "$dev" free_count)" 3/3/3
+check status-counters-edu expect_eq "$(status_field "$dev" open_count)/$(status_field "$dev" release_count)/$(status_field "$dev" free_count)" 4/4/4
 check module-unloads vr_unload
 vr_done

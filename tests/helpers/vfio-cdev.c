@@ -3,16 +3,24 @@
  * vfio-cdev: open PCI devices through their VFIO device cdev and iommufd,
  * the path that needs no group file and no container:
  *
- *   vfio-cdev -d ADDR [-d ADDR ...] ACTION...
+ *   vfio-cdev [-G] -d ADDR [-d ADDR ...] ACTION...
  *
  * /dev/iommu is opened once and one IOAS allocated in it; each device's
  * /dev/vfio/devices/vfioN (found under /sys/bus/pci/devices/ADDR/vfio-dev)
  * is opened, bound to that iommufd (VFIO_DEVICE_BIND_IOMMUFD) and attached
  * to the IOAS (VFIO_DEVICE_ATTACH_IOMMUFD_PT). Devices of one IOMMU group
  * must share an iommufd: the kernel refuses a second owner of a group.
+ *
+ * With -G the devices are opened through their groups instead, with the
+ * iommufd as the groups' container: /dev/vfio/<group>,
+ * VFIO_GROUP_SET_CONTAINER with the iommufd, VFIO_GROUP_GET_DEVICE_FD
+ * (the device is bound to the iommufd and attached to its compat IOAS by
+ * the kernel).
+ *
  * Actions run in order:
  *
  *   close-device[=ADDR]  close one device fd (default: all of them)
+ *   close-group          close the group fds (-G)
  *   close-iommufd        close the /dev/iommu fd
  *   sleep-ms=N           sleep N ms
  *   mark=TEXT            print "MARK TEXT <CLOCK_MONOTONIC ns>"
@@ -50,6 +58,8 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "vfio-group.h"
+
 #ifndef VFIO_DEVICE_BIND_IOMMUFD
 struct vfio_device_bind_iommufd {
 	__u32 argsz;
@@ -85,9 +95,17 @@ struct dev {
 	int fd;
 };
 
+struct group {
+	int id;
+	int fd;
+};
+
 struct state {
 	struct dev devs[MAX_DEVS];
 	int ndevs;
+	int via_group;			/* -G */
+	struct group groups[MAX_DEVS];
+	int ngroups;
 	int iommufd;
 	__u32 ioas;
 };
@@ -112,7 +130,7 @@ die(const char *fmt, ...)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vfio-cdev -d ADDR [-d ADDR ...] [close-device[=ADDR] | close-iommufd | sleep-ms=N | mark=TEXT | hold]...\n");
+	fprintf(stderr, "usage: vfio-cdev [-G] -d ADDR [-d ADDR ...] [close-device[=ADDR] | close-group | close-iommufd | sleep-ms=N | mark=TEXT | hold]...\n");
 	exit(2);
 }
 
@@ -162,6 +180,30 @@ static void find_node(struct dev *d)
 	}
 }
 
+/* -G: the device through its group, whose container is the iommufd. */
+static void open_via_group(struct state *s, struct dev *d)
+{
+	const char *what;
+	int id, j;
+
+	id = vfio_group_of(d->addr, &what);
+	if (id < 0)
+		die("%s %s", what, d->addr);
+	for (j = 0; j < s->ngroups && s->groups[j].id != id; j++)
+		;
+	if (j == s->ngroups) {
+		s->groups[j].id = id;
+		s->groups[j].fd = vfio_group_attach(s->iommufd, id, &what);
+		if (s->groups[j].fd < 0)
+			die("group %d: %s (container: the iommufd)", id, what);
+		s->ngroups++;
+	}
+	d->fd = ioctl(s->groups[j].fd, VFIO_GROUP_GET_DEVICE_FD, d->addr);
+	if (d->fd < 0)
+		die("VFIO_GROUP_GET_DEVICE_FD %s", d->addr);
+	printf("opened %s through group %d on the iommufd\n", d->addr, id);
+}
+
 static void open_all(struct state *s)
 {
 	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
@@ -186,6 +228,10 @@ static void open_all(struct state *s)
 		struct dev *d = &s->devs[i];
 		char path[PATH_MAX];
 
+		if (s->via_group) {
+			open_via_group(s, d);
+			continue;
+		}
 		find_node(d);
 		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", d->node);
 		d->fd = open(path, O_RDWR | O_CLOEXEC);
@@ -272,13 +318,16 @@ static void hold(const sigset_t *sigs)
 	close(pfd[0].fd);
 }
 
-enum act { A_CLOSE_DEVICE, A_CLOSE_IOMMUFD, A_SLEEP, A_MARK, A_HOLD };
+enum act {
+	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_IOMMUFD, A_SLEEP, A_MARK, A_HOLD,
+};
 
 static const struct {
 	const char *name;
 	int value;	/* 0: none, 1: required, 2: optional */
 } acts[] = {
 	[A_CLOSE_DEVICE] = { "close-device", 2 },
+	[A_CLOSE_GROUP] = { "close-group", 0 },
 	[A_CLOSE_IOMMUFD] = { "close-iommufd", 0 },
 	[A_SLEEP] = { "sleep-ms", 1 },
 	[A_MARK] = { "mark", 1 },
@@ -310,10 +359,15 @@ static void run(struct state *s, const char *a, const sigset_t *sigs)
 {
 	struct timespec ts;
 	const char *v;
+	int i;
 
 	switch (parse(a, &v)) {
 	case A_CLOSE_DEVICE:
 		close_device(s, v);
+		break;
+	case A_CLOSE_GROUP:
+		for (i = 0; i < s->ngroups; i++)
+			close_fd(&s->groups[i].fd, "group");
 		break;
 	case A_CLOSE_IOMMUFD:
 		close_fd(&s->iommufd, "/dev/iommu");
@@ -339,7 +393,11 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, i;
 
-	while ((opt = getopt(argc, argv, "+d:")) != -1) {
+	while ((opt = getopt(argc, argv, "+Gd:")) != -1) {
+		if (opt == 'G') {
+			s.via_group = 1;
+			continue;
+		}
 		if (opt != 'd' || s.ndevs == MAX_DEVS)
 			usage();
 		s.devs[s.ndevs].addr = optarg;
@@ -367,6 +425,8 @@ int main(int argc, char **argv)
 		run(&s, argv[i], &sigs);
 	for (i = 0; i < s.ndevs; i++)
 		close_fd(&s.devs[i].fd, s.devs[i].addr);
+	for (i = 0; i < s.ngroups; i++)
+		close_fd(&s.groups[i].fd, "group");
 	close_fd(&s.iommufd, "/dev/iommu");
 	printf("exit\n");
 	return 0;

@@ -6,10 +6,14 @@
 # make demo             the slow-release race and its fix, in a QEMU guest
 #                       (under a minute; needs make first)
 # make test             the whole test suite (host and QEMU guests)
+# make debug-kernel     build the debug kernel (RT, KASAN, lockdep, kmemleak,
+#                       IOMMUFD; cached in /var/cache/vfio-release)
+# make test-debug       every guest group on it, plus its own checks
 # make style / check    checkpatch / sparse on the module
 # make install / dkms-install
 
-KVERS ?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build)))
+# The debug kernel (make debug-kernel) is built for only when named.
+KVERS ?= $(filter-out %-vrdebug,$(notdir $(patsubst %/build,%,$(wildcard /lib/modules/*/build))))
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 BUILD := $(CURDIR)/build/$(KVER)
@@ -80,9 +84,15 @@ demo:
 test:
 	tests/run.sh
 
+debug-kernel:
+	tests/debug-kernel/build.sh
+
+test-debug:
+	tests/debug-kernel/test.sh
+
 clean:
 	rm -rf build
 	$(MAKE) -C userspace clean
 
 .PHONY: all modules module module-debug module-install userspace install \
-	dkms.conf-check dkms-install dkms-uninstall style check demo test clean
+	dkms.conf-check dkms-install dkms-uninstall style check demo test debug-kernel test-debug clean

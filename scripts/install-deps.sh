@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs, from Debian bookworm's archive, everything needed to build the
 # module for Debian's 6.1 and 6.12 kernels, the userspace library and CLI,
-# and to run the tests in QEMU.
+# the debug kernel, and to run the tests in QEMU.
 #   scripts/install-deps.sh          install what is missing
 #   scripts/install-deps.sh --check  exit 1 if anything is missing
 set -euo pipefail
@@ -21,6 +21,8 @@ packages=(
 	python3-yaml python3-jsonschema
 	clang libclang-rt-14-dev
 	libvirt-daemon-system libvirt-clients libvirt-daemon-driver-qemu libxml2-utils
+	# the debug kernel (make debug-kernel) and the sid chroot
+	bison flex libelf-dev libssl-dev openssl debootstrap
 )
 
 missing=()

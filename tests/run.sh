@@ -4,17 +4,21 @@
 # boot per group and kernel; VR_JOBS=N boots N at once, default 2).
 # Ends with "N passed, N failed, N skipped".
 #
-#   tests/run.sh [--kernel PREFIX]... [--group NAME]...
+#   tests/run.sh [--kernel PREFIX]... [--group NAME]... [--vm-only]
+#
+# --vm-only leaves out the host tests (make test-debug runs the guest
+# groups on the debug kernel alone).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 
-kernels=() groups=()
+kernels=() groups=() host_tests=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--kernel) kernels+=("$2"); shift 2 ;;
 	--group) groups+=("$2"); shift 2 ;;
-	*) echo "usage: $0 [--kernel PREFIX]... [--group NAME]..." >&2; exit 2 ;;
+	--vm-only) host_tests=0; shift ;;
+	*) echo "usage: $0 [--kernel PREFIX]... [--group NAME]... [--vm-only]" >&2; exit 2 ;;
 	esac
 done
 results=$(mktemp)
@@ -38,6 +42,10 @@ fi
 if [ ${#kernels[@]} -eq 0 ]; then
 	for b in /lib/modules/*/build; do
 		b=${b%/build}
+		case ${b##*/} in
+		# The debug kernel (make test-debug) is run only when named.
+		*-vrdebug) continue ;;
+		esac
 		[ -e "/boot/vmlinuz-${b##*/}" ] && kernels+=("${b##*/}")
 	done
 fi
@@ -50,11 +58,13 @@ if [ ${#groups[@]} -eq 0 ]; then
 	done
 fi
 
-echo "== host"
-for t in tests/host/*.sh; do
-	echo "-- ${t##*/}"
-	bash "$t" | tee -a "$results"
-done
+if [ "$host_tests" = 1 ]; then
+	echo "== host"
+	for t in tests/host/*.sh; do
+		echo "-- ${t##*/}"
+		bash "$t" | tee -a "$results"
+	done
+fi
 
 # One VM per (group, kernel); VR_JOBS of them at once, default two (at
 # most one per CPU): a VM is one TCG thread plus QEMU's main loop for 9p,

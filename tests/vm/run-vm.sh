@@ -60,6 +60,9 @@
 #
 # Environment:
 #   VR_TIMEOUT=300      seconds before QEMU is killed (the run then fails)
+#   VR_TIMEOUT_SCALE=N  multiply the run's timeout by N (the debug kernel,
+#                       KASAN and lockdep under TCG, runs several times
+#                       slower; the groups' own bounds are theirs)
 #   VR_VERBOSE=1        copy the guest console to stdout as it runs
 #   VR_LOG_DIR=DIR      where console logs and result files go
 #                       (default /tmp/vr-logs)
@@ -115,6 +118,10 @@ default | scale | scale1k | race | qrace | rig8) ;;
 *) echo "$0: unknown vr-topology '$topology' in $script" >&2; exit 2 ;;
 esac
 timeout_s=${VR_TIMEOUT:-${hdr_timeout:-300}}
+case ${VR_TIMEOUT_SCALE:-1} in
+'' | *[!0-9]* | 0) echo "$0: VR_TIMEOUT_SCALE must be a positive integer" >&2; exit 2 ;;
+esac
+timeout_s=$((timeout_s * ${VR_TIMEOUT_SCALE:-1}))
 log_dir=${VR_LOG_DIR:-/tmp/vr-logs}
 cache_dir=${VR_CACHE_DIR:-/tmp/vr-cache}
 mkdir -p "$log_dir" "$cache_dir"
@@ -271,7 +278,9 @@ case $rc in
 *) problems+=("qemu exited with status $rc") ;;
 esac
 # Whatever the guest script itself prints lands on the console too.
-kernel_bad='BUG:|WARNING:|Oops|general protection|Kernel panic'
+# KASAN, lockdep and sleeping-in-atomic reports start with BUG: or
+# WARNING:; lockdep's one report that does not is named.
+kernel_bad='BUG:|WARNING:|Oops|general protection|Kernel panic|UBSAN:|INFO: trying to register non-static key'
 if grep -qE "$kernel_bad" "$log"; then
 	problems+=("kernel reported a problem: $(grep -m1 -E "$kernel_bad" "$log" | tr -d '\r')")
 fi

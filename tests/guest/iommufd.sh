@@ -19,24 +19,33 @@ dev=$VR_EDU a=$VR_PAIR_A b=$VR_PAIR_B
 
 # holding LOG N: vfio-cdev reached its Nth hold.
 holding() { [ "$(grep -c '^holding$' "$1")" -ge "$2" ]; }
-# cdev_start LOG ARGS...: vfio-cdev ARGS in the background (CDEV_PID),
-# returns once it holds (its first hold) or failed.
+# cdev_hold LOG N: vfio-cdev (CDEV_PID) reached its Nth hold; fails at
+# once when it exited instead, saying why, or after 60 s.
 CDEV_PID=
+cdev_hold() {
+	local deadline=$((SECONDS + 60))
+	until holding "$1" "$2"; do
+		vr__running "$CDEV_PID" || { echo "vfio-cdev exited: $(tail -n 2 "$1")"; return 1; }
+		[ "$SECONDS" -lt "$deadline" ] || { echo "vfio-cdev not at hold $2 after 60 s"; return 1; }
+		vr_nap 0.05
+	done
+}
+# cdev_start LOG ARGS...: vfio-cdev ARGS in the background, until it holds.
 cdev_start() {
 	local log=$1
 	shift
 	"$CDEV" "$@" >"$log" 2>&1 &
 	CDEV_PID=$!
-	vr_wait 60 holding "$log" 1
+	cdev_hold "$log" 1
 }
 # cdev_next LOG N: let vfio-cdev go on from its hold; wait for hold N (or
-# for its exit when N is "exit").
+# for its exit, status 0, when N is "exit").
 cdev_next() {
 	kill -USR1 "$CDEV_PID" || return 1
 	if [ "$2" = exit ]; then
-		vr_exit_within 60 "$CDEV_PID"
+		vr_exit_within 60 "$CDEV_PID" || { echo "vfio-cdev: status $?: $(tail -n 2 "$1")"; return 1; }
 	else
-		vr_wait 60 holding "$1" "$2"
+		cdev_hold "$1" "$2"
 	fi
 }
 has_cdev() { compgen -G "/sys/bus/pci/devices/$1/vfio-dev/vfio*" >/dev/null; }

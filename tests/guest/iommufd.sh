@@ -48,7 +48,13 @@ cdev_next() {
 		cdev_hold "$1" "$2"
 	fi
 }
-has_cdev() { compgen -G "/sys/bus/pci/devices/$1/vfio-dev/vfio*" >/dev/null; }
+# has_cdev ADDR: ADDR's vfio device has its cdev (the vfio-dev class
+# device exists without CONFIG_VFIO_DEVICE_CDEV too; its node does not).
+has_cdev() {
+	local d
+	d=$(compgen -G "/sys/bus/pci/devices/$1/vfio-dev/vfio*") || { echo "no vfio-dev under $1"; return 1; }
+	test -c "/dev/vfio/devices/${d##*/}" || { echo "no /dev/vfio/devices/${d##*/}"; return 1; }
+}
 # not_free_within SECONDS DEVICE: `vfio-release wait --state free` times
 # out (exit 1): the device is not free and does not become free meanwhile.
 not_free_within() {
@@ -63,7 +69,8 @@ check pair-share-group expect_eq "$(vr_group_of "$a")" "$(vr_group_of "$b")"
 check bind-pair-vfio bash -c ". $(dirname "$0")/../vm/guest-lib.sh; vr_bind_vfio $a && vr_bind_vfio $b"
 check dev-iommu-exists test -c /dev/iommu
 check edu-has-cdev has_cdev "$dev"
-check pair-have-cdev bash -c "compgen -G '/sys/bus/pci/devices/$a/vfio-dev/vfio*' && compgen -G '/sys/bus/pci/devices/$b/vfio-dev/vfio*'"
+check pair-a-has-cdev has_cdev "$a"
+check pair-b-has-cdev has_cdev "$b"
 vr_info "edu $dev: $(basename "$(compgen -G "/sys/bus/pci/devices/$dev/vfio-dev/vfio*")"), reset_method $(cat "/sys/bus/pci/devices/$dev/reset_method" 2>/dev/null); pair $a $b group $(vr_group_of "$a")"
 check module-loads vr_load
 check all-free-at-load expect_eq "$(status_field "$dev" state)/$(status_field "$a" state)/$(status_field "$b" state)" free/free/free

@@ -13,6 +13,7 @@
 
 #include <linux/pci.h>
 
+#include "compat.h"
 #include "hooks.h"
 #include "probes.h"
 #include "queue.h"
@@ -40,6 +41,8 @@ MODULE_PARM_DESC(maxactive, "concurrent calls each sleeping hook can follow (def
 #define VR_OPTIONAL	BIT(0)	/* absent in some kernels; so are its callers */
 #define VR_SLEEPS	BIT(1)	/* its calls can sleep for seconds */
 #define VR_TIMING	BIT(2)	/* only times others: a miss loses no event */
+/* The iommufd path's: optional where the kernel has no such path. */
+#define VR_IOMMUFD	(VR_IOMMUFD_PATH ? 0 : VR_OPTIONAL)
 
 struct vr_hook {
 	const char *symbol;
@@ -61,7 +64,10 @@ struct vr_hook {
 }
 
 static struct vr_hook vr_hooks[] = {
-	/* Where the last close begins, to time it whole. */
+	/*
+	 * Where the last close begins, to time it whole, and where the file
+	 * lets go of the device after it.
+	 */
 	VR_HOOK("vfio", "vfio_device_fops_release",
 		vr_release_entry, release, VR_SLEEPS | VR_TIMING),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device",
@@ -78,11 +84,11 @@ static struct vr_hook vr_hooks[] = {
 		vr_save_group, group_claimed, VR_SLEEPS),
 	VR_HOOK(NULL, "iommu_group_release_dma_owner",
 		vr_save_group, group_released, VR_SLEEPS),
-	/* The iommufd device cdev path; kernels without it never call these. */
+	/* The iommufd path: the VFIO device cdev, or a group on an iommufd. */
 	VR_HOOK(NULL, "iommu_device_claim_dma_owner",
-		vr_save_arg, dma_claimed, VR_OPTIONAL),
+		vr_save_arg, dma_claimed, VR_SLEEPS | VR_IOMMUFD),
 	VR_HOOK(NULL, "iommu_device_release_dma_owner",
-		vr_save_arg, dma_released, VR_OPTIONAL),
+		vr_save_arg, dma_released, VR_SLEEPS | VR_IOMMUFD),
 };
 
 /* Serializes arming against the module notifier and readers of nmissed. */

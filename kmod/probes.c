@@ -34,10 +34,22 @@ struct vr_frame {
 	u64 start_ns;
 	u64 pending;		/* closed siblings waiting for a bus reset */
 	u64 bus_resets;		/* vr_bus_reset_count at entry */
+	u64 release;		/* the release this close runs in, or 0 */
 	u32 group;
 };
 
 static_assert(sizeof(struct vr_frame) <= VR_PROBE_DATA_SIZE);
+
+static void vr_record_init(struct vr_record *rec, enum vr_record_kind kind,
+			   struct device *dev)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = kind;
+	rec->dev = dev;
+	rec->timestamp_ns = ktime_get_ns();
+	rec->pid = task_tgid_nr(current);
+	vr_current_comm(rec->comm);
+}
 
 static struct vr_frame *vr_frame(struct kretprobe_instance *ri)
 {
@@ -75,17 +87,30 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * window only, so neither walks the table with interrupts off. With every
  * release in flight at once a window can be full (rarely below a few
  * hundred): that release is counted and its close said to be untimed.
+ *
+ * On the iommufd path a last close gives the device's DMA ownership back
+ * inside the release too, after close_device; the device file's hold on
+ * the vfio device (its registration) ends only when the release returns
+ * (vfio_device_fops_release in drivers/vfio/vfio_main.c), and until then
+ * the driver cannot let go of the device without waiting. Such a release
+ * names itself in the DMA release's record and says when it returns. (On
+ * the group path the group's release comes later, in another file.)
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
 	struct task_struct *task;
 	struct vr_release_key key;	/* the device whose file it is */
 	u64 start_ns;
+	u64 id;				/* this release, from 1 */
+	bool closed;			/* it ran the device's last close */
+	bool dma_released;		/* then gave the device's DMA back */
+	u32 group;			/* of that device */
 };
 
 static struct vr_release_start *vr_releases;
 static unsigned int vr_releases_bits;
 static DEFINE_RAW_SPINLOCK(vr_release_lock);
+static u64 vr_release_ids;		/* under vr_release_lock */
 static atomic_t vr_releases_in_use = ATOMIC_INIT(0);
 /* Releases that found no free slot. */
 static atomic64_t vr_release_no_slot = ATOMIC64_INIT(0);
@@ -136,6 +161,9 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			slot->task = current;
 			slot->key = key;
 			slot->start_ns = start;
+			slot->id = ++vr_release_ids;
+			slot->closed = false;
+			slot->dma_released = false;
 			vr_frame(ri)->arg = slot;
 			break;
 		}
@@ -152,18 +180,35 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vr_release_start *slot = vr_frame(ri)->arg;
 	unsigned long flags;
+	struct vr_record rec;
+	bool dma_released;
+	u32 group;
+	u64 id;
 
 	if (!slot)
 		return 0;
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	dma_released = slot->closed && slot->dma_released;
+	id = slot->id;
+	group = slot->group;
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	atomic_dec(&vr_releases_in_use);
+	if (dma_released) {
+		/* No device: the release may have let the last hold go. */
+		vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
+		rec.release = id;
+		rec.group = group;
+		vr_queue_push(&rec);
+	}
 	return 0;
 }
 
-/* The start of the current task's release of @vdev's file, or 0. */
-static u64 vr_release_start(const struct vfio_device *vdev)
+/*
+ * The start of the current task's release of @vdev's file, or 0; that
+ * release is marked as the one that closes the device (@release).
+ */
+static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 {
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
@@ -177,10 +222,13 @@ static u64 vr_release_start(const struct vfio_device *vdev)
 		slot = vr_release_slot(first, i);
 		if (slot->task != current)
 			continue;
-		if (vr_release_key_is(&slot->key, vdev))
-			start = slot->start_ns;
-		else
+		if (!vr_release_key_is(&slot->key, vdev)) {
 			other_key = true;
+			continue;
+		}
+		start = slot->start_ns;
+		slot->closed = true;
+		*release = slot->id;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	if (!start) {
@@ -189,6 +237,31 @@ static u64 vr_release_start(const struct vfio_device *vdev)
 			atomic64_inc(&vr_close_key_mismatch);
 	}
 	return start;
+}
+
+/*
+ * The current task's release that ran a last close and now gives that
+ * device's DMA ownership back, or 0 (outside a release of a device file).
+ */
+static u64 vr_release_closing(u32 group)
+{
+	u32 first = hash_ptr(current, vr_releases_bits);
+	struct vr_release_start *slot;
+	unsigned long flags;
+	unsigned int i;
+	u64 id = 0;
+
+	raw_spin_lock_irqsave(&vr_release_lock, flags);
+	for (i = 0; i < VR_RELEASE_WINDOW && !id; i++) {
+		slot = vr_release_slot(first, i);
+		if (slot->task != current || !slot->closed)
+			continue;
+		slot->dma_released = true;
+		slot->group = group;
+		id = slot->id;
+	}
+	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	return id;
 }
 
 void vr_probes_stats(struct vr_probe_stats *st)
@@ -209,17 +282,6 @@ int vr_save_arg(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	vr_frame(ri)->arg = (void *)regs_get_kernel_argument(regs, 0);
 	return 0;
-}
-
-static void vr_record_init(struct vr_record *rec, enum vr_record_kind kind,
-			   struct device *dev)
-{
-	memset(rec, 0, sizeof(*rec));
-	rec->kind = kind;
-	rec->dev = dev;
-	rec->timestamp_ns = ktime_get_ns();
-	rec->pid = task_tgid_nr(current);
-	vr_current_comm(rec->comm);
 }
 
 static struct vfio_pci_core_device *vr_core(struct kretprobe_instance *ri)
@@ -283,7 +345,8 @@ int vr_close_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vdev = container_of((struct vfio_device *)regs_get_kernel_argument(regs, 0),
 			    struct vfio_pci_core_device, vdev);
 	f->arg = vdev;
-	f->start_ns = vr_release_start(&vdev->vdev);
+	f->release = 0;
+	f->start_ns = vr_release_start(&vdev->vdev, &f->release);
 	f->bus_resets = READ_ONCE(vr_bus_resets.count);
 	f->pending = 0;
 	vr_for_each_member(cur, vdev) {
@@ -359,6 +422,7 @@ int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rec.close_ns = f->start_ns ?
 		       max_t(u64, rec.timestamp_ns - f->start_ns, 1) : 0;
 	rec.reset = vr_close_outcome(f, &siblings_reset);
+	rec.release = f->release;
 	vr_queue_push(&rec);
 
 	if (!siblings_reset)
@@ -423,24 +487,31 @@ int vr_group_claimed_return(struct kretprobe_instance *ri,
  * The iommufd path claims one device at a time, but ownership is the
  * group's: the record names the group, the registry counts the claims.
  */
-static void vr_push_dma(enum vr_record_kind kind, struct device *dev)
+static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
+			bool release)
 {
 	struct iommu_group *group = dev->iommu_group;
+	struct vr_record rec;
 
-	if (group)
-		vr_push_group(kind, iommu_group_id(group));
+	if (!group)
+		return;
+	vr_record_init(&rec, kind, NULL);
+	rec.group = iommu_group_id(group);
+	if (release)
+		rec.release = vr_release_closing(rec.group);
+	vr_queue_push(&rec);
 }
 
 int vr_dma_claimed_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	if (vr_returned_ok(regs))
-		vr_push_dma(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg);
+		vr_push_dma(VR_REC_DMA_CLAIMED, vr_frame(ri)->arg, false);
 	return 0;
 }
 
 int vr_dma_released_return(struct kretprobe_instance *ri,
 			   struct pt_regs *regs)
 {
-	vr_push_dma(VR_REC_DMA_RELEASED, vr_frame(ri)->arg);
+	vr_push_dma(VR_REC_DMA_RELEASED, vr_frame(ri)->arg, true);
 	return 0;
 }

@@ -48,6 +48,6 @@ void vr_probes_exit(void);
 void vr_probes_stats(struct vr_probe_stats *st);
 
 /* Per-call data kept between a probe's entry and return. */
-#define VR_PROBE_DATA_SIZE 40
+#define VR_PROBE_DATA_SIZE 48
 
 #endif

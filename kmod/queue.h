@@ -21,6 +21,7 @@ enum vr_record_kind {
 	VR_REC_DMA_CLAIMED,	/* one device was claimed for user DMA */
 	VR_REC_UNREGISTERED,	/* the vfio_pci_core driver let go */
 	VR_REC_REARMED,		/* hooks were re-armed: read everything again */
+	VR_REC_FILE_RELEASED,	/* a DMA_RELEASED's release returned */
 };
 
 #define VR_DRIVER_NAME_MAX 32
@@ -34,6 +35,13 @@ struct vr_record {
 	u64 timestamp_ns;
 	u64 close_ns;
 	u32 reset;		/* enum vfio_release_reset */
+	/*
+	 * RELEASED: the release of a device file that ran this close, 0 if
+	 * none was seen; DMA_RELEASED: the release that ran the device's last
+	 * close and now gives its DMA back, or 0; FILE_RELEASED: the latter,
+	 * now returned.
+	 */
+	u64 release;
 	bool untimed;		/* RELEASED: close_ns unknown (0) */
 	bool group_read;	/* REGISTERED: the pipeline read the group */
 	bool group_claimed;

@@ -138,8 +138,8 @@ static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
 		return VFIO_RELEASE_STATE_OPEN;
-	return vr_group_claimed(vd->group) ? VFIO_RELEASE_STATE_RELEASED :
-					     VFIO_RELEASE_STATE_FREE;
+	return vd->file_held || vr_group_claimed(vd->group) ?
+	       VFIO_RELEASE_STATE_RELEASED : VFIO_RELEASE_STATE_FREE;
 }
 
 /* Announces the device's way from its last announced state to its own. */
@@ -314,6 +314,7 @@ static void vr_set_opened(struct vr_device *vd, const struct vr_record *rec)
 {
 	vd->open_known = true;
 	vd->open = true;
+	vd->file_held = false;
 	if (rec) {
 		vd->has_opener = true;
 		vd->opener_pid = rec->pid;
@@ -330,6 +331,8 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 {
 	vd->open_known = true;
 	vd->open = false;
+	vd->last_release = rec ? rec->release : 0;
+	vd->file_held = false;
 	vd->has_opener = false;
 	vd->generation++;
 	vd->releases++;
@@ -342,15 +345,47 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 	vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
 }
 
+/* The device of @g whose last close ran in @release, if it is known. */
+static struct vr_device *vr_closed_in(struct vr_group *g, u64 release)
+{
+	struct vr_device *vd;
+
+	if (!g || !release)
+		return NULL;
+	list_for_each_entry(vd, &g->devices, group_node)
+		if (vd->last_release == release)
+			return vd;
+	return NULL;
+}
+
+/*
+ * The release that ran a device's last close and gave its DMA back
+ * returned: the device file let go of the device, which may be free now.
+ */
+static void vr_file_released(struct vr_out *out, const struct vr_record *rec)
+{
+	struct vr_device *vd = vr_closed_in(vr_group_get(rec->group, false),
+					    rec->release);
+
+	if (!vd || !vd->file_held)
+		return;
+	vd->file_held = false;
+	vr_settle(out, vd, rec->timestamp_ns);
+}
+
 static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 {
 	bool claim = rec->kind == VR_REC_GROUP_CLAIMED ||
 		     rec->kind == VR_REC_DMA_CLAIMED;
 	struct vr_group *g = vr_group_get(rec->group, claim);
+	struct vr_device *vd;
 	bool was_known, was;
 
 	if (!g)
 		return;
+	vd = vr_closed_in(g, rec->release);
+	if (vd && rec->kind == VR_REC_DMA_RELEASED)
+		vd->file_held = true;	/* until its release returns */
 	was_known = g->known;
 	was = vr_group_claimed(g);
 	switch (rec->kind) {
@@ -444,6 +479,9 @@ void vr_registry_apply(const struct vr_record *rec, vr_announce_fn announce,
 		vr_apply_group(&out, rec);
 		goto out;
 	case VR_REC_REARMED:
+		goto out;
+	case VR_REC_FILE_RELEASED:
+		vr_file_released(&out, rec);
 		goto out;
 	case VR_REC_REGISTERED:
 		vr_register(&out, rec);
@@ -558,6 +596,9 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 		goto out;
 	}
 	vd->stale = false;
+	/* The end of its release may be among the records lost. */
+	if (after_loss)
+		vd->file_held = false;
 	if (!vd->open_known) {
 		vd->open_known = true;
 		vd->open = snap->open;

@@ -27,6 +27,13 @@ struct vr_device {
 	bool stale;			/* records may be lost: unknown until read */
 	bool open_known;
 	bool open;
+	u64 last_release;		/* the release that ran its last close */
+	/*
+	 * That release gave the device's DMA back (the iommufd path) and has
+	 * not returned: its file holds the vfio device until then, so the
+	 * device is not free yet, whatever its group says.
+	 */
+	bool file_held;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;

@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vfio-cdev: open PCI devices through their VFIO device cdev and iommufd,
+ * the path that needs no group file and no container:
+ *
+ *   vfio-cdev [-G] -d ADDR [-d ADDR ...] ACTION...
+ *
+ * /dev/iommu is opened once and one IOAS allocated in it; each device's
+ * /dev/vfio/devices/vfioN (found under /sys/bus/pci/devices/ADDR/vfio-dev)
+ * is opened, bound to that iommufd (VFIO_DEVICE_BIND_IOMMUFD) and attached
+ * to the IOAS (VFIO_DEVICE_ATTACH_IOMMUFD_PT). Devices of one IOMMU group
+ * must share an iommufd: the kernel refuses a second owner of a group.
+ *
+ * With -G the devices are opened through their groups instead, with the
+ * iommufd as the groups' container: /dev/vfio/<group>,
+ * VFIO_GROUP_SET_CONTAINER with the iommufd, VFIO_GROUP_GET_DEVICE_FD
+ * (the device is bound to the iommufd and attached to its compat IOAS by
+ * the kernel).
+ *
+ * Actions run in order:
+ *
+ *   close-device[=ADDR]  close one device fd (default: all of them)
+ *   close-group          close the group fds (-G)
+ *   close-iommufd        close the /dev/iommu fd
+ *   sleep-ms=N           sleep N ms
+ *   mark=TEXT            print "MARK TEXT <CLOCK_MONOTONIC ns>"
+ *   hold                 print "holding", wait for SIGUSR1, SIGTERM,
+ *                        SIGINT or SIGHUP, or for the end of stdin when
+ *                        stdin is a pipe; then go on with the next action
+ *
+ * Output: "opened ADDR vfioN devid=D ioas=I" per device, then what the
+ * actions print, then "exit". Whatever is left open is closed at exit.
+ * A failed step prints "vfio-cdev: STEP ADDR: ENAME (message)" on stderr
+ * and exits with status 2; usage errors exit with status 2 too.
+ *
+ * The kernel headers of the build host may predate the cdev path: the
+ * few ioctls used are declared here when they are missing (their numbers
+ * and layouts are the kernel's ABI, include/uapi/linux/{vfio,iommufd}.h).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#include "vfio-group.h"
+
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+
+#ifndef IOMMU_IOAS_ALLOC
+#define IOMMUFD_TYPE (';')
+struct iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+#define IOMMU_IOAS_ALLOC _IO(IOMMUFD_TYPE, 0x81)
+#endif
+
+#define MAX_DEVS 8
+
+struct dev {
+	const char *addr;
+	char node[NAME_MAX + 1];	/* vfioN */
+	int fd;
+};
+
+struct group {
+	int id;
+	int fd;
+};
+
+struct state {
+	struct dev devs[MAX_DEVS];
+	int ndevs;
+	int via_group;			/* -G */
+	struct group groups[MAX_DEVS];
+	int ngroups;
+	int iommufd;
+	__u32 ioas;
+};
+
+/* "vfio-cdev: WHAT: ENAME (message)", exit status 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	int err = errno;
+	const char *name = strerrorname_np(err);
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "vfio-cdev: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s (%s)\n", name ? name : "unknown errno",
+		strerror(err));
+	exit(2);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: vfio-cdev [-G] -d ADDR [-d ADDR ...] [close-device[=ADDR] | close-group | close-iommufd | sleep-ms=N | mark=TEXT | hold]...\n");
+	exit(2);
+}
+
+static long parse_ms(const char *action, const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0) {
+		fprintf(stderr, "vfio-cdev: bad number in '%s'\n", action);
+		exit(2);
+	}
+	return v;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* The vfioN node of the vfio device under PCI device addr. */
+static void find_node(struct dev *d)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", d->addr);
+	dir = opendir(path);
+	if (!dir)
+		die("%s (is it bound to a VFIO driver, on a kernel with CONFIG_VFIO_DEVICE_CDEV?)",
+		    path);
+	d->node[0] = '\0';
+	while ((de = readdir(dir)))
+		if (!strncmp(de->d_name, "vfio", 4) &&
+		    strlen(de->d_name) < sizeof(d->node))
+			strcpy(d->node, de->d_name);
+	closedir(dir);
+	if (!d->node[0]) {
+		errno = ENOENT;
+		die("no vfioN under %s", path);
+	}
+}
+
+/* -G: the device through its group, whose container is the iommufd. */
+static void open_via_group(struct state *s, struct dev *d)
+{
+	const char *what;
+	int id, j;
+
+	id = vfio_group_of(d->addr, &what);
+	if (id < 0)
+		die("%s %s", what, d->addr);
+	for (j = 0; j < s->ngroups && s->groups[j].id != id; j++)
+		;
+	if (j == s->ngroups) {
+		s->groups[j].id = id;
+		s->groups[j].fd = vfio_group_attach(s->iommufd, id, &what);
+		if (s->groups[j].fd < 0)
+			die("group %d: %s (container: the iommufd)", id, what);
+		s->ngroups++;
+	}
+	d->fd = ioctl(s->groups[j].fd, VFIO_GROUP_GET_DEVICE_FD, d->addr);
+	if (d->fd < 0)
+		die("VFIO_GROUP_GET_DEVICE_FD %s", d->addr);
+	printf("opened %s through group %d on the iommufd\n", d->addr, id);
+}
+
+static void open_all(struct state *s)
+{
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	int i;
+
+	s->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (s->iommufd < 0)
+		die("open /dev/iommu (is iommufd loaded?)");
+	if (ioctl(s->iommufd, IOMMU_IOAS_ALLOC, &alloc))
+		die("IOMMU_IOAS_ALLOC");
+	s->ioas = alloc.out_ioas_id;
+
+	for (i = 0; i < s->ndevs; i++) {
+		struct vfio_device_bind_iommufd bind = {
+			.argsz = sizeof(bind),
+			.iommufd = s->iommufd,
+		};
+		struct vfio_device_attach_iommufd_pt attach = {
+			.argsz = sizeof(attach),
+			.pt_id = s->ioas,
+		};
+		struct dev *d = &s->devs[i];
+		char path[PATH_MAX];
+
+		if (s->via_group) {
+			open_via_group(s, d);
+			continue;
+		}
+		find_node(d);
+		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", d->node);
+		d->fd = open(path, O_RDWR | O_CLOEXEC);
+		if (d->fd < 0)
+			die("open %s for %s", path, d->addr);
+		if (ioctl(d->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
+			die("VFIO_DEVICE_BIND_IOMMUFD %s", d->addr);
+		if (ioctl(d->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach))
+			die("VFIO_DEVICE_ATTACH_IOMMUFD_PT %s (ioas %u)", d->addr,
+			    s->ioas);
+		printf("opened %s %s devid=%u ioas=%u\n", d->addr, d->node,
+		       bind.out_devid, attach.pt_id);
+	}
+	fflush(stdout);
+}
+
+static void close_fd(int *fd, const char *what)
+{
+	if (*fd >= 0 && close(*fd))
+		die("close %s", what);
+	*fd = -1;
+}
+
+static void close_device(struct state *s, const char *addr)
+{
+	int i, found = 0;
+
+	for (i = 0; i < s->ndevs; i++) {
+		if (addr && strcmp(addr, s->devs[i].addr))
+			continue;
+		close_fd(&s->devs[i].fd, s->devs[i].addr);
+		found = 1;
+	}
+	if (!found) {
+		errno = ENODEV;
+		die("close-device=%s: not a device given with -d", addr);
+	}
+}
+
+/*
+ * Until one of the signals comes (they are blocked from the start, so
+ * one sent before the hold is not lost), or stdin, when it is a pipe,
+ * reaches its end.
+ */
+static void hold(const sigset_t *sigs)
+{
+	struct pollfd pfd[2] = { { .events = POLLIN }, { .fd = -1 } };
+	struct signalfd_siginfo si;
+	struct stat st;
+
+	pfd[0].fd = signalfd(-1, sigs, SFD_CLOEXEC);
+	if (pfd[0].fd < 0)
+		die("hold: signalfd");
+	if (!fstat(STDIN_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		pfd[1].fd = STDIN_FILENO;
+		pfd[1].events = POLLIN;
+	}
+	printf("holding\n");
+	fflush(stdout);
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("hold: poll");
+		}
+		if (pfd[0].revents) {
+			if (read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
+				die("hold: read signalfd");
+			printf("signal %s\n", sigabbrev_np(si.ssi_signo) ?: "?");
+			break;
+		}
+		if (pfd[1].revents) {
+			char buf[256];
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+			if (n < 0 && errno != EINTR)
+				die("hold: read stdin");
+			if (!n) {
+				printf("stdin closed\n");
+				break;
+			}
+		}
+	}
+	close(pfd[0].fd);
+}
+
+enum act {
+	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_IOMMUFD, A_SLEEP, A_MARK, A_HOLD,
+};
+
+static const struct {
+	const char *name;
+	int value;	/* 0: none, 1: required, 2: optional */
+} acts[] = {
+	[A_CLOSE_DEVICE] = { "close-device", 2 },
+	[A_CLOSE_GROUP] = { "close-group", 0 },
+	[A_CLOSE_IOMMUFD] = { "close-iommufd", 0 },
+	[A_SLEEP] = { "sleep-ms", 1 },
+	[A_MARK] = { "mark", 1 },
+	[A_HOLD] = { "hold", 0 },
+};
+
+/* Splits "name[=value]"; exits on an unknown or malformed action. */
+static enum act parse(const char *a, const char **value)
+{
+	const char *eq = strchr(a, '=');
+	size_t len = eq ? (size_t)(eq - a) : strlen(a);
+	unsigned int i;
+
+	*value = eq ? eq + 1 : NULL;
+	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		if (strlen(acts[i].name) != len || strncmp(a, acts[i].name, len))
+			continue;
+		if ((acts[i].value == 0 && eq) || (acts[i].value == 1 && !eq))
+			break;
+		if (i == A_SLEEP)
+			parse_ms(a, *value);
+		return i;
+	}
+	fprintf(stderr, "vfio-cdev: bad action '%s'\n", a);
+	exit(2);
+}
+
+static void run(struct state *s, const char *a, const sigset_t *sigs)
+{
+	struct timespec ts;
+	const char *v;
+	int i;
+
+	switch (parse(a, &v)) {
+	case A_CLOSE_DEVICE:
+		close_device(s, v);
+		break;
+	case A_CLOSE_GROUP:
+		for (i = 0; i < s->ngroups; i++)
+			close_fd(&s->groups[i].fd, "group");
+		break;
+	case A_CLOSE_IOMMUFD:
+		close_fd(&s->iommufd, "/dev/iommu");
+		break;
+	case A_SLEEP:
+		sleep_ms(parse_ms(a, v));
+		break;
+	case A_MARK:
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		printf("MARK %s %llu\n", v,
+		       (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
+		break;
+	case A_HOLD:
+		hold(sigs);
+		break;
+	}
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct state s = { .iommufd = -1 };
+	sigset_t sigs;
+	int opt, i;
+
+	while ((opt = getopt(argc, argv, "+Gd:")) != -1) {
+		if (opt == 'G') {
+			s.via_group = 1;
+			continue;
+		}
+		if (opt != 'd' || s.ndevs == MAX_DEVS)
+			usage();
+		s.devs[s.ndevs].addr = optarg;
+		s.devs[s.ndevs].fd = -1;
+		s.ndevs++;
+	}
+	if (!s.ndevs)
+		usage();
+	/* Check every action before touching a device. */
+	for (i = optind; i < argc; i++) {
+		const char *v;
+
+		parse(argv[i], &v);
+	}
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL))
+		die("sigprocmask");
+
+	open_all(&s);
+	for (i = optind; i < argc; i++)
+		run(&s, argv[i], &sigs);
+	for (i = 0; i < s.ndevs; i++)
+		close_fd(&s.devs[i].fd, s.devs[i].addr);
+	for (i = 0; i < s.ngroups; i++)
+		close_fd(&s.groups[i].fd, "group");
+	close_fd(&s.iommufd, "/dev/iommu");
+	printf("exit\n");
+	return 0;
+}

@@ -1413,11 +1413,14 @@ static void check_tlvs(struct worker *w, const struct pend *p, const uint8_t *t,
 				bad(w, "extended ack: offset %u (%d bytes) outside the request of %u bytes",
 				    v, dlen, p->len);
 			/* The module names its device attribute when it is absent. */
-			else if (a.nla_type == NLMSGERR_ATTR_OFFS && err == -ENODEV && p->type == cfg.fam &&
-				 (v + NLA_HDRLEN > p->len ||
-				  (((const struct nlattr *)(p->sent + v))->nla_type & NLA_TYPE_MASK) !=
-				  VFIO_RELEASE_A_DEVICE))
-				bad(w, "extended ack: -ENODEV points at offset %u, not at A_DEVICE", v);
+			else if (a.nla_type == NLMSGERR_ATTR_OFFS && err == -ENODEV && p->type == cfg.fam) {
+				struct nlattr at = { 0 };
+
+				if (v + NLA_HDRLEN <= p->len)
+					memcpy(&at, p->sent + v, sizeof(at));
+				if ((at.nla_type & NLA_TYPE_MASK) != VFIO_RELEASE_A_DEVICE)
+					bad(w, "extended ack: -ENODEV points at offset %u, not at A_DEVICE", v);
+			}
 			break;
 		case NLMSGERR_ATTR_MISS_TYPE:
 			if (dlen != 4)
@@ -2828,7 +2831,7 @@ int main(int argc, char **argv)
 		if (d >= 0) {
 			cfg.vol[d] = true;
 		} else if (cfg.ndevs < MAX_DEVS) {
-			snprintf(cfg.devs[cfg.ndevs], NAME_MAX_LEN, "%s", cfg.want_vol[i]);
+			memcpy(cfg.devs[cfg.ndevs], cfg.want_vol[i], NAME_MAX_LEN);
 			cfg.vol[cfg.ndevs++] = true;
 		}
 	}

@@ -2,21 +2,24 @@
 /*
  * vfio-churn: VFIO load for the scale tests.
  *
- *   vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]
+ *   vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c] [-f FILE]
  *
  *     Opens ADDR through the VFIO group/container API and runs ITERATIONS
  *     (default 100) rounds of: VFIO_DEVICE_RESET on the device fd, then a
  *     full close of the device fd (its last close: vfio-pci's close_device
  *     resets the device again) and a reopen. Counts the resets that failed
  *     with EAGAIN (the device lock was contended), other reset failures and
- *     failed reopens; a failed reopen is retried in the next round. Ends
- *     with one line
+ *     failed reopens; a failed reopen is retried in the next round. With
+ *     -f, it also stops before a round once FILE exists. Ends with one
+ *     line
  *
- *       resets=N eagain=N reset_fail=N open_fail=N ms=N
+ *       resets=N eagain=N reset_fail=N open_fail=N ms=N rounds=N
  *
- *     (resets: attempts) and exits 0 when every count but resets is 0,
- *     1 otherwise, 2 on a setup error. With -c, no VFIO_DEVICE_RESET:
- *     only open/close cycles (the benchmark's churn).
+ *     (resets: attempts; rounds: the rounds run, so that with no failed
+ *     open the device was opened and closed rounds + 1 times) and exits 0
+ *     when every count but resets is 0, 1 otherwise, 2 on a setup error.
+ *     With -c, no VFIO_DEVICE_RESET: only open/close cycles (the
+ *     benchmark's churn).
  *
  *   vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]
  *
@@ -93,7 +96,7 @@ static volatile sig_atomic_t got_usr1;
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c]\n"
+		"usage: vfio-churn reset-loop -d ADDR [-n ITERATIONS] [-c] [-f FILE]\n"
 		"       vfio-churn hold-many [-d ADDR]... [-g GROUP]... [-f FILE]\n"
 		"       vfio-churn ctl [-d ADDR]... [-g GROUP]... [-p PAUSE_MS]\n");
 	exit(2);
@@ -214,13 +217,17 @@ static int reset_loop(int argc, char **argv)
 	unsigned long resets = 0, eagain = 0, reset_fail = 0, open_fail = 0;
 	unsigned long long t0;
 	bool cycles_only = false;
+	const char *stop = NULL;
 	struct dev *d;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "cd:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "cd:f:n:")) != -1) {
 		switch (opt) {
 		case 'c':
 			cycles_only = true;
+			break;
+		case 'f':
+			stop = optarg;
 			break;
 		case 'd':
 			if (ndevs)
@@ -249,6 +256,8 @@ static int reset_loop(int argc, char **argv)
 		fprintf(stderr, "vfio-churn: first open: %s\n", strerror(errno));
 	}
 	for (i = 0; i < iterations; i++) {
+		if (stop && !access(stop, F_OK))
+			break;
 		if (d->fd >= 0 && !cycles_only) {
 			resets++;
 			if (ioctl(d->fd, VFIO_DEVICE_RESET)) {
@@ -272,8 +281,8 @@ static int reset_loop(int argc, char **argv)
 	}
 	if (d->fd >= 0)
 		close(d->fd);
-	printf("resets=%lu eagain=%lu reset_fail=%lu open_fail=%lu ms=%llu\n",
-	       resets, eagain, reset_fail, open_fail, (now_ns() - t0) / 1000000);
+	printf("resets=%lu eagain=%lu reset_fail=%lu open_fail=%lu ms=%llu rounds=%ld\n",
+	       resets, eagain, reset_fail, open_fail, (now_ns() - t0) / 1000000, i);
 	return eagain || reset_fail || open_fail;
 }
 

@@ -271,19 +271,22 @@ run_vm "$kver" module.sig_enforce=1 "$work" enforce
 # Secure Boot on; lockdown=integrity does the same without UEFI. They trust
 # no key of ours, so this shows the refusal a Secure Boot host gives.
 [ "${VR_SIGN_LOCKDOWN:-1}" = 1 ] || finish
+# The newest Debian kernel of the debug kernel's series (6.12: the same
+# source), generic flavour; VR_SIGN_LOCKDOWN_KVER=K to choose.
+series=$(echo "$kver" | cut -d. -f1-2)
 lk=${VR_SIGN_LOCKDOWN_KVER:-}
 if [ -z "$lk" ]; then
-	for b in /lib/modules/*/build; do
+	for b in /lib/modules/"$series".*-amd64/build; do
 		k=${b%/build}
 		k=${k##*/}
-		case $k in *-rt-*) continue ;; esac
+		case $k in *-rt-amd64) continue ;; esac
 		grep -q '^CONFIG_SECURITY_LOCKDOWN_LSM=y' "/boot/config-$k" 2>/dev/null &&
 			[ -r "/boot/vmlinuz-$k" ] && echo "$k"
 	done | sort -V | tail -n1 >"$scratch/lk"
 	lk=$(cat "$scratch/lk")
 fi
 if [ -z "$lk" ]; then
-	echo "SKIP signing-lockdown: no installed kernel with headers and CONFIG_SECURITY_LOCKDOWN_LSM=y"
+	echo "SKIP signing-lockdown: no installed Debian $series kernel with headers and CONFIG_SECURITY_LOCKDOWN_LSM=y"
 	finish
 fi
 lwork=$top/build/signing/lockdown-$lk

@@ -13,7 +13,11 @@
 #     altered after signing; checks each one's signature with modinfo;
 #   in a VM (tests/debug-kernel/signing-guest.sh): the signed module loads
 #     and works, the other three are refused with the kernel's reason, and
-#     an in-tree module (vfio-pci) still loads.
+#     an in-tree module (vfio-pci) still loads;
+#   in a second VM: a Debian kernel of the same series booted with
+#     lockdown=integrity (what Debian's kernels turn on under UEFI Secure
+#     Boot) refuses the unsigned and the unknown-key module with EPERM and
+#     the lockdown message (docs/secure-boot.md quotes both).
 # Every check prints PASS or FAIL; the last line is "N passed, N failed";
 # the exit status is 0 only when nothing failed.
 #
@@ -23,6 +27,7 @@
 #                       /var/cache/vfio-release/debug-kernel); the test MOK
 #                       is DIR/mok/mok.key with its certificate mok.der
 #   VR_SIGN_NO_VM=1     host checks only (no VM)
+#   VR_SIGN_LOCKDOWN=0  no lockdown VM; VR_SIGN_LOCKDOWN_KVER=K boots K for it
 #   VR_TIMEOUT, VR_LOG_DIR, VR_VERBOSE  passed on to tests/vm/run-vm.sh
 set -u
 

@@ -12,7 +12,7 @@
 # untrusted.ko built for it. The kernel trusts no key of ours there, so
 # this only shows how a Secure Boot host refuses a module.
 # Not a group of tests/guest: it needs those kernels and command lines.
-# vr-timeout: 1200
+# vr-timeout: 2700
 set -u
 # shellcheck source=SCRIPTDIR/../vm/guest-lib.sh
 . "$(dirname "$0")/../vm/guest-lib.sh"

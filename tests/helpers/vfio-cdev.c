@@ -58,6 +58,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "action-list.h"
 #include "vfio-group.h"
 
 #ifndef VFIO_DEVICE_BIND_IOMMUFD
@@ -132,28 +133,6 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vfio-cdev [-G] -d ADDR [-d ADDR ...] [close-device[=ADDR] | close-group | close-iommufd | sleep-ms=N | mark=TEXT | hold]...\n");
 	exit(2);
-}
-
-static long parse_ms(const char *action, const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0) {
-		fprintf(stderr, "vfio-cdev: bad number in '%s'\n", action);
-		exit(2);
-	}
-	return v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 /* The vfioN node of the vfio device under PCI device addr. */
@@ -322,37 +301,18 @@ enum act {
 	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_IOMMUFD, A_SLEEP, A_MARK, A_HOLD,
 };
 
-static const struct {
-	const char *name;
-	int value;	/* 0: none, 1: required, 2: optional */
-} acts[] = {
-	[A_CLOSE_DEVICE] = { "close-device", 2 },
-	[A_CLOSE_GROUP] = { "close-group", 0 },
-	[A_CLOSE_IOMMUFD] = { "close-iommufd", 0 },
-	[A_SLEEP] = { "sleep-ms", 1 },
-	[A_MARK] = { "mark", 1 },
-	[A_HOLD] = { "hold", 0 },
+static const struct action_spec acts[] = {
+	[A_CLOSE_DEVICE] = { "close-device", ACTION_MAYBE_TEXT },
+	[A_CLOSE_GROUP] = { "close-group", ACTION_BARE },
+	[A_CLOSE_IOMMUFD] = { "close-iommufd", ACTION_BARE },
+	[A_SLEEP] = { "sleep-ms", ACTION_NUMBER },
+	[A_MARK] = { "mark", ACTION_TEXT },
+	[A_HOLD] = { "hold", ACTION_BARE },
 };
 
-/* Splits "name[=value]"; exits on an unknown or malformed action. */
-static enum act parse(const char *a, const char **value)
+static enum act parse_action(const char *a, const char **value)
 {
-	const char *eq = strchr(a, '=');
-	size_t len = eq ? (size_t)(eq - a) : strlen(a);
-	unsigned int i;
-
-	*value = eq ? eq + 1 : NULL;
-	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
-		if (strlen(acts[i].name) != len || strncmp(a, acts[i].name, len))
-			continue;
-		if ((acts[i].value == 0 && eq) || (acts[i].value == 1 && !eq))
-			break;
-		if (i == A_SLEEP)
-			parse_ms(a, *value);
-		return i;
-	}
-	fprintf(stderr, "vfio-cdev: bad action '%s'\n", a);
-	exit(2);
+	return action_parse(acts, sizeof(acts) / sizeof(acts[0]), a, value);
 }
 
 static void run(struct state *s, const char *a, const sigset_t *sigs)
@@ -361,7 +321,7 @@ static void run(struct state *s, const char *a, const sigset_t *sigs)
 	const char *v;
 	int i;
 
-	switch (parse(a, &v)) {
+	switch (parse_action(a, &v)) {
 	case A_CLOSE_DEVICE:
 		close_device(s, v);
 		break;
@@ -373,7 +333,7 @@ static void run(struct state *s, const char *a, const sigset_t *sigs)
 		close_fd(&s->iommufd, "/dev/iommu");
 		break;
 	case A_SLEEP:
-		sleep_ms(parse_ms(a, v));
+		sleep_ms(action_number(a, v));
 		break;
 	case A_MARK:
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -410,7 +370,7 @@ int main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		const char *v;
 
-		parse(argv[i], &v);
+		parse_action(argv[i], &v);
 	}
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGUSR1);

@@ -36,6 +36,7 @@
 #include <limits.h>
 #include <linux/vfio.h>
 
+#include "action-list.h"
 #include "helper-util.h"
 #include "vfio-group.h"
 #include <signal.h>
@@ -79,28 +80,6 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vfio-hold -d ADDR [-d ADDR ...] ACTION...\n");
 	exit(2);
-}
-
-static long parse_num(const char *action, const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 0) {
-		fprintf(stderr, "vfio-hold: bad number in '%s'\n", action);
-		exit(2);
-	}
-	return v;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 static void open_all(void)
@@ -333,44 +312,24 @@ enum act {
 	A_MUNMAP, A_FORK_HOLD, A_SENDFD_HOLD, A_WAIT, A_MARK, A_PAUSE, A_RESET,
 };
 
-static const struct {
-	const char *name;
-	int value;	/* 0: none, 1: required, 2: optional */
-} acts[] = {
-	[A_CLOSE_DEVICE] = { "close-device", 2 },
-	[A_CLOSE_GROUP] = { "close-group", 0 },
-	[A_CLOSE_CONTAINER] = { "close-container", 0 },
-	[A_SLEEP] = { "sleep-ms", 1 },
-	[A_MMAP] = { "mmap-bar", 1 },
-	[A_MUNMAP] = { "munmap", 0 },
-	[A_FORK_HOLD] = { "fork-hold-ms", 1 },
-	[A_SENDFD_HOLD] = { "sendfd-hold-ms", 1 },
-	[A_WAIT] = { "wait-children", 0 },
-	[A_MARK] = { "mark", 1 },
-	[A_PAUSE] = { "pause", 0 },
-	[A_RESET] = { "reset", 0 },
+static const struct action_spec acts[] = {
+	[A_CLOSE_DEVICE] = { "close-device", ACTION_MAYBE_TEXT },
+	[A_CLOSE_GROUP] = { "close-group", ACTION_BARE },
+	[A_CLOSE_CONTAINER] = { "close-container", ACTION_BARE },
+	[A_SLEEP] = { "sleep-ms", ACTION_NUMBER },
+	[A_MMAP] = { "mmap-bar", ACTION_NUMBER },
+	[A_MUNMAP] = { "munmap", ACTION_BARE },
+	[A_FORK_HOLD] = { "fork-hold-ms", ACTION_NUMBER },
+	[A_SENDFD_HOLD] = { "sendfd-hold-ms", ACTION_NUMBER },
+	[A_WAIT] = { "wait-children", ACTION_BARE },
+	[A_MARK] = { "mark", ACTION_TEXT },
+	[A_PAUSE] = { "pause", ACTION_BARE },
+	[A_RESET] = { "reset", ACTION_BARE },
 };
 
-/* Splits "name[=value]"; exits on an unknown or malformed action. */
-static enum act parse(const char *a, const char **value)
+static enum act parse_action(const char *a, const char **value)
 {
-	const char *eq = strchr(a, '=');
-	size_t len = eq ? (size_t)(eq - a) : strlen(a);
-	unsigned int i;
-
-	*value = eq ? eq + 1 : NULL;
-	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
-		if (strlen(acts[i].name) != len || strncmp(a, acts[i].name, len))
-			continue;
-		if ((acts[i].value == 0 && eq) || (acts[i].value == 1 && !eq))
-			break;
-		if (i == A_SLEEP || i == A_MMAP || i == A_FORK_HOLD ||
-		    i == A_SENDFD_HOLD)
-			parse_num(a, *value);
-		return i;
-	}
-	fprintf(stderr, "vfio-hold: bad action '%s'\n", a);
-	exit(2);
+	return action_parse(acts, sizeof(acts) / sizeof(acts[0]), a, value);
 }
 
 static void run(const char *a)
@@ -379,7 +338,7 @@ static void run(const char *a)
 	struct timespec ts;
 	int i;
 
-	switch (parse(a, &v)) {
+	switch (parse_action(a, &v)) {
 	case A_CLOSE_DEVICE:
 		close_device(v);
 		break;
@@ -391,10 +350,10 @@ static void run(const char *a)
 		close_fd(&container, "container");
 		break;
 	case A_SLEEP:
-		sleep_ms(parse_num(a, v));
+		sleep_ms(action_number(a, v));
 		break;
 	case A_MMAP:
-		mmap_bar(a, parse_num(a, v));
+		mmap_bar(a, action_number(a, v));
 		break;
 	case A_MUNMAP:
 		if (map_addr && munmap(map_addr, map_len))
@@ -402,10 +361,10 @@ static void run(const char *a)
 		map_addr = NULL;
 		break;
 	case A_FORK_HOLD:
-		fork_hold(parse_num(a, v));
+		fork_hold(action_number(a, v));
 		break;
 	case A_SENDFD_HOLD:
-		sendfd_hold(parse_num(a, v));
+		sendfd_hold(action_number(a, v));
 		break;
 	case A_WAIT:
 		wait_children();
@@ -445,7 +404,7 @@ int main(int argc, char **argv)
 	for (i = optind; i < argc; i++) {
 		const char *v;
 
-		parse(argv[i], &v);
+		parse_action(argv[i], &v);
 	}
 
 	open_all();

@@ -706,13 +706,8 @@ kml_classify() {
 	}
 	END { flush() }' "$1"
 }
-if [ "$have_kml" = 1 ]; then
-	# Past kmemleak's minimum age (5 s) for the last instance's objects.
-	vr_nap 6
-	echo scan >"$KML"
-	vr_nap 6
-	echo scan >"$KML"
-	cat "$KML" >/tmp/soak-kml.txt
+# Past kmemleak's minimum age for the last instance's objects.
+if [ "$have_kml" = 1 ] && vr_nap 6 && vr_kmemleak_scan /tmp/soak-kml.txt; then
 	nl=$(kml_reports /tmp/soak-kml-loaded.txt)
 	nu=$(kml_reports /tmp/soak-kml.txt)
 	kml_classify /tmp/soak-kml-loaded.txt >/tmp/soak-kml-loaded.cls

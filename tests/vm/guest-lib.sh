@@ -53,6 +53,18 @@ fi
 # A group answers for what leaks while it runs, not for the boot.
 if [ -w "$VR__KMEMLEAK" ]; then echo clear >"$VR__KMEMLEAK"; fi
 
+# vr_kmemleak_scan FILE: kmemleak's report of now into FILE; returns 1 on
+# a kernel without kmemleak. An object is reported once it has been
+# unreferenced for kmemleak's minimum age (5 s) at a scan: the objects a
+# step just dropped need two scans that far apart.
+vr_kmemleak_scan() {
+	[ -w "$VR__KMEMLEAK" ] || return 1
+	echo scan >"$VR__KMEMLEAK"
+	sleep 6
+	echo scan >"$VR__KMEMLEAK"
+	cat "$VR__KMEMLEAK" >"$1"
+}
+
 vr__debug_checks() {
 	local n first
 	if [ -r /proc/lockdep_stats ]; then
@@ -73,20 +85,16 @@ vr__debug_checks() {
 			vr_result FAIL module-unloads-at-end "rmmod: $(cat /tmp/vr-rmmod.err)"
 		fi
 	fi
-	# An object is reported once unreferenced for kmemleak's minimum age
-	# (5 s) at a scan: two scans that far apart.
-	echo scan >"$VR__KMEMLEAK"
-	sleep 6
-	echo scan >"$VR__KMEMLEAK"
-	n=$(grep -c '^unreferenced object' "$VR__KMEMLEAK" || true)
+	vr_kmemleak_scan /tmp/vr-kmemleak.txt
+	n=$(grep -c '^unreferenced object' /tmp/vr-kmemleak.txt || true)
 	if [ "$n" -eq 0 ]; then
 		vr_result PASS kmemleak-clean
 	else
 		# The console keeps the whole report for the reader.
-		sed 's/^/kmemleak: /' "$VR__KMEMLEAK" | head -n 200
+		sed 's/^/kmemleak: /' /tmp/vr-kmemleak.txt | head -n 200
 		# 6.12 prints the backtrace as "    function+off/len [module]".
 		first=$(awk '/^unreferenced object/ { n++ } n == 1 && bt && /^    [^ ]/ { print $1 $2 }
-			/backtrace/ { bt = 1 } n > 1 { exit }' "$VR__KMEMLEAK" | head -n 8 | tr '\n' ' ')
+			/backtrace/ { bt = 1 } n > 1 { exit }' /tmp/vr-kmemleak.txt | head -n 8 | tr '\n' ' ')
 		vr_result FAIL kmemleak-clean "$n suspected leak(s); the first from: $first"
 	fi
 }

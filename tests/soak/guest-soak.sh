@@ -30,20 +30,16 @@ set -u
 . "$(dirname "$0")/../guest/lib-release.sh"
 
 CHURN=$VR_HELPERS/vfio-churn
-cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10 sample_every=100
+# shellcheck source=SCRIPTDIR/soak-options.sh
+. "$(dirname "$0")/soak-options.sh"
 # shellcheck disable=SC2086 # VR_ARGS is one word list from run-vm.sh
 set -- ${VR_ARGS:-}
 while [ $# -gt 0 ]; do
-	case $1 in
-	--cycles) cycles=$2 ;;
-	--procs) procs=$2 ;;
-	--core-every) core_every=$2 ;;
-	--time-limit) time_limit=$2 ;;
-	--max-failures) max_failures=$2 ;;
-	--pause-ms) pause_ms=$2 ;;
-	--sample-every) sample_every=$2 ;;
-	*) vr_result FAIL soak-args "unknown argument '$1'"; vr_done; exit 0 ;;
-	esac
+	if ! soak_option "$1" "${2-}"; then
+		vr_result FAIL soak-args "bad argument '$1 ${2-}'"
+		vr_done
+		exit 0
+	fi
 	shift 2
 done
 

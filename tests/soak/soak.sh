@@ -20,30 +20,24 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
 kver=6.12.117-vrdebug
-cycles=1000 procs=4 core_every=10 time_limit=0 max_failures=20 pause_ms=10 sample_every=100
+# shellcheck source=SCRIPTDIR/soak-options.sh
+. "$here/soak-options.sh"
 usage() {
 	sed -n '2,3s/^# //p' "$0" >&2
 	exit 2
 }
-num() { case $2 in '' | *[!0-9]*) echo "$0: $1 needs a number, not '$2'" >&2; exit 2 ;; esac; }
 while [ $# -gt 0 ]; do
 	case $1 in
-	--cycles | --procs | --core-every | --time-limit | --max-failures | --pause-ms | --sample-every)
-		[ $# -ge 2 ] || usage
-		num "$1" "$2"
-		case $1 in
-		--cycles) cycles=$2 ;;
-		--procs) procs=$2 ;;
-		--core-every) core_every=$2 ;;
-		--time-limit) time_limit=$2 ;;
-		--max-failures) max_failures=$2 ;;
-		--pause-ms) pause_ms=$2 ;;
-		--sample-every) sample_every=$2 ;;
+	-h | --help) usage ;;
+	-*)
+		rc=0
+		soak_option "$1" "${2-}" || rc=$?
+		case $rc in
+		1) echo "$0: unknown option $1" >&2; usage ;;
+		2) echo "$0: $1 needs a number, not '${2-}'" >&2; exit 2 ;;
 		esac
 		shift 2
 		;;
-	-h | --help) usage ;;
-	-*) echo "$0: unknown option $1" >&2; usage ;;
 	*) kver=$1; shift ;;
 	esac
 done

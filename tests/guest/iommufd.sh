@@ -6,7 +6,8 @@
 # device is free only when its whole IOMMU group is: two functions of one
 # group (VR_PAIR_A, VR_PAIR_B) through the cdev, the cdev beside the legacy
 # group (which the kernel refuses, either way round), a second iommufd
-# (refused too), the module loaded while the cdev holds the group. The
+# (refused too), the module loaded while the cdev holds the group, a cdev
+# file never bound (it holds the device: released, not free). The
 # group path with an iommufd as container, and the legacy group path
 # (type1 container), on the same kernel. Only kernels built with IOMMUFD and
 # VFIO_DEVICE_CDEV have the path: the debug kernel.
@@ -209,6 +210,27 @@ check mixed2-a-events expect_eq "$(mon_events "$a")" "group-claimed claimed grou
 check monitor-json-valid mon_log_sane
 mon_stop
 
+# --- a file never bound holds the device too ---
+# vfio-pci's unbind waits for every file of the device, bound or not: the
+# device stays released after its last close while such a file is open,
+# and is free soon after that file is closed.
+node=/dev/vfio/devices/$(basename "$(compgen -G "/sys/bus/pci/devices/$dev/vfio-dev/vfio*")")
+mon_start
+exec {unbound}<>"$node"
+rc=0
+"$CDEV" -d "$dev" close-device >/tmp/cdev.log 2>&1 || rc=$?
+check unbound-helper expect_eq "$rc/$(tail -n1 /tmp/cdev.log)" 0/exit
+mon_wait_for "$dev" group-released
+check unbound-holds-released not_free_within 3 "$dev"
+check unbound-events-so-far expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released"
+exec {unbound}>&-
+check unbound-free-after-its-close vr_wait 10 state_is "$dev" free
+check unbound-events expect_eq "$(mon_events "$dev")" "group-claimed claimed opened released group-released free"
+mon_stop
+
+# Every close of the edu device so far, counted since the module loaded.
+check status-counters-edu expect_eq "$(status_field "$dev" open_count)/$(status_field "$dev" release_count)/$(status_field "$dev" free_count)" 5/5/5
+
 # --- loaded while both functions are held through the cdev ---
 check module-unloads-1 vr_unload
 check pair-held-before-load cdev_start /tmp/cdev.log -d "$a" -d "$b" hold \
@@ -226,6 +248,13 @@ check loaded-held-b-free vr_wait 30 state_is "$b" free
 vr_info "loaded while held: A $(mon_events "$a") | B $(mon_events "$b")"
 mon_stop
 
-check status-counters-edu expect_eq "$(status_field "$dev" open_count)/$(status_field "$dev" release_count)/$(status_field "$dev" free_count)" 4/4/4
+# --- loaded while a file never bound holds a device ---
+check module-unloads-2 vr_unload
+exec {unbound}<>"$node"
+check module-loads-unbound vr_load
+check loaded-unbound-released vr_wait 10 state_is "$dev" released
+check loaded-unbound-stays not_free_within 3 "$dev"
+exec {unbound}>&-
+check loaded-unbound-free-after-its-close vr_wait 10 state_is "$dev" free
 check module-unloads vr_unload
 vr_done

@@ -68,4 +68,16 @@ static inline bool vr_release_key_is(const struct vr_release_key *key,
 	return key->data == vdev || key->first == vdev;
 }
 
+/*
+ * Whether a file holds @vdev's registration (vfio_device_try_get_registration
+ * in drivers/vfio/vfio_main.c), bound or not; the driver's own one is the
+ * count's 1. The same in 6.1 and 6.12. A release drops its file's hold
+ * after it unlocks the device set, so read it with the set locked only to
+ * order it among the device's records.
+ */
+static inline bool vr_device_has_users(struct vfio_device *vdev)
+{
+	return refcount_read(&vdev->refcount) > 1;
+}
+
 #endif

@@ -104,7 +104,10 @@ struct vr_release_start {
 	u64 id;				/* this release, from 1 */
 	bool closed;			/* it ran the device's last close */
 	bool dma_released;		/* then gave the device's DMA back */
-	u32 group;			/* of that device */
+	/* The closed device, as identities only: never dereferenced. */
+	const void *vdev;
+	const void *iommu_group;
+	u32 group;			/* that group's number */
 };
 
 static struct vr_release_start *vr_releases;
@@ -182,31 +185,28 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	unsigned long flags;
 	struct vr_record rec;
 	bool dma_released;
-	u32 group;
-	u64 id;
 
 	if (!slot)
 		return 0;
+	/* No device: the release may have let the last hold go. */
+	vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	dma_released = slot->closed && slot->dma_released;
-	id = slot->id;
-	group = slot->group;
+	rec.release = slot->id;
+	rec.registration = slot->vdev;
+	rec.group = slot->group;
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	atomic_dec(&vr_releases_in_use);
-	if (dma_released) {
-		/* No device: the release may have let the last hold go. */
-		vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
-		rec.release = id;
-		rec.group = group;
+	if (dma_released)
 		vr_queue_push(&rec);
-	}
 	return 0;
 }
 
 /*
  * The start of the current task's release of @vdev's file, or 0; that
- * release is marked as the one that closes the device (@release).
+ * release is marked as the one that closes the device (@release), and
+ * keeps which device and group it closed.
  */
 static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 {
@@ -228,6 +228,10 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 		}
 		start = slot->start_ns;
 		slot->closed = true;
+		slot->vdev = vdev;
+		slot->iommu_group = vdev->dev->iommu_group;
+		if (slot->iommu_group)
+			slot->group = iommu_group_id(vdev->dev->iommu_group);
 		*release = slot->id;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
@@ -240,10 +244,13 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 }
 
 /*
- * The current task's release that ran a last close and now gives that
- * device's DMA ownership back, or 0 (outside a release of a device file).
+ * The current task's release that ran the last close of a device of
+ * @group and now gives that device's DMA ownership back: its id, and the
+ * device in @vdev. 0 outside a release of a device file (a failed bind or
+ * open, an iommufd's deferred destroy).
  */
-static u64 vr_release_closing(u32 group)
+static u64 vr_release_closing(const struct iommu_group *group,
+			      const void **vdev)
 {
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
@@ -254,10 +261,11 @@ static u64 vr_release_closing(u32 group)
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW && !id; i++) {
 		slot = vr_release_slot(first, i);
-		if (slot->task != current || !slot->closed)
+		if (slot->task != current || !slot->closed ||
+		    slot->iommu_group != group)
 			continue;
 		slot->dma_released = true;
-		slot->group = group;
+		*vdev = slot->vdev;
 		id = slot->id;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
@@ -498,7 +506,7 @@ static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
 	vr_record_init(&rec, kind, NULL);
 	rec.group = iommu_group_id(group);
 	if (release)
-		rec.release = vr_release_closing(rec.group);
+		rec.release = vr_release_closing(group, &rec.registration);
 	vr_queue_push(&rec);
 }
 

@@ -138,7 +138,7 @@ static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
 		return VFIO_RELEASE_STATE_OPEN;
-	return vd->file_held || vr_group_claimed(vd->group) ?
+	return vd->file_holds || vr_group_claimed(vd->group) ?
 	       VFIO_RELEASE_STATE_RELEASED : VFIO_RELEASE_STATE_FREE;
 }
 
@@ -314,7 +314,6 @@ static void vr_set_opened(struct vr_device *vd, const struct vr_record *rec)
 {
 	vd->open_known = true;
 	vd->open = true;
-	vd->file_held = false;
 	if (rec) {
 		vd->has_opener = true;
 		vd->opener_pid = rec->pid;
@@ -331,8 +330,6 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 {
 	vd->open_known = true;
 	vd->open = false;
-	vd->last_release = rec ? rec->release : 0;
-	vd->file_held = false;
 	vd->has_opener = false;
 	vd->generation++;
 	vd->releases++;
@@ -345,31 +342,33 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 	vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
 }
 
-/* The device of @g whose last close ran in @release, if it is known. */
-static struct vr_device *vr_closed_in(struct vr_group *g, u64 release)
+/* The device of @g that is the vfio device @cookie, if it is known. */
+static struct vr_device *vr_group_device(struct vr_group *g,
+					 const void *cookie)
 {
 	struct vr_device *vd;
 
-	if (!g || !release)
+	if (!g || !cookie)
 		return NULL;
 	list_for_each_entry(vd, &g->devices, group_node)
-		if (vd->last_release == release)
+		if (vd->cookie == cookie)
 			return vd;
 	return NULL;
 }
 
 /*
- * The release that ran a device's last close and gave its DMA back
- * returned: the device file let go of the device, which may be free now.
+ * A release that ran a device's last close and gave its DMA back
+ * returned: that file let go of the device, which may be free now.
  */
 static void vr_file_released(struct vr_out *out, const struct vr_record *rec)
 {
-	struct vr_device *vd = vr_closed_in(vr_group_get(rec->group, false),
-					    rec->release);
+	struct vr_device *vd = vr_group_device(vr_group_get(rec->group, false),
+					       rec->registration);
 
-	if (!vd || !vd->file_held)
+	if (!vd || !vd->file_holds)
 		return;
-	vd->file_held = false;
+	if (!--vd->file_holds)
+		vd->holds_unsure = false;
 	vr_settle(out, vd, rec->timestamp_ns);
 }
 
@@ -383,9 +382,9 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 
 	if (!g)
 		return;
-	vd = vr_closed_in(g, rec->release);
+	vd = vr_group_device(g, rec->registration);
 	if (vd && rec->kind == VR_REC_DMA_RELEASED)
-		vd->file_held = true;	/* until its release returns */
+		vd->file_holds++;	/* until its release returns */
 	was_known = g->known;
 	was = vr_group_claimed(g);
 	switch (rec->kind) {
@@ -584,6 +583,9 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 	vd->touched = vr_scan_id;
 	if (vd->group_lost)
 		vr_retrack_group(vd);
+	/* The end of a release that holds it may be among the records lost. */
+	if (after_loss && vd->file_holds)
+		vd->holds_unsure = true;
 	if (vd->group && snap->has_group)
 		vr_snapshot_group(&out, vd->group, snap->group_claimed,
 				  snap->timestamp_ns);
@@ -596,9 +598,15 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 		goto out;
 	}
 	vd->stale = false;
-	/* The end of its release may be among the records lost. */
-	if (after_loss)
-		vd->file_held = false;
+	/*
+	 * No file holds the device: every hold ended. A file that holds it
+	 * may be a bound one, or one never bound (not an open): the count
+	 * clears holds, it never makes one.
+	 */
+	if (vd->holds_unsure && !snap->file_refs) {
+		vd->file_holds = 0;
+		vd->holds_unsure = false;
+	}
 	if (!vd->open_known) {
 		vd->open_known = true;
 		vd->open = snap->open;
@@ -650,6 +658,7 @@ bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 		/* What the scan's readings made known, announced. */
 		vr_settle(&out, vd, ktime_get_ns());
 		unsettled |= !vd->open_known || vd->stale || vd->group_lost ||
+			     vd->holds_unsure ||
 			     (vd->group && !vd->group->known);
 	}
 	vr_scanning = false;

@@ -27,13 +27,16 @@ struct vr_device {
 	bool stale;			/* records may be lost: unknown until read */
 	bool open_known;
 	bool open;
-	u64 last_release;		/* the release that ran its last close */
 	/*
-	 * That release gave the device's DMA back (the iommufd path) and has
-	 * not returned: its file holds the vfio device until then, so the
-	 * device is not free yet, whatever its group says.
+	 * Releases of its files that gave its DMA back (the iommufd path)
+	 * and have not returned: each file holds the vfio device until its
+	 * release returns, so the device is not free yet, whatever its group
+	 * says. Two can overlap: the first lets the device set and the group
+	 * go before its file lets the device go.
 	 */
-	bool file_held;
+	unsigned int file_holds;
+	/* Records about them may be lost: until a reading shows no holder. */
+	bool holds_unsure;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;

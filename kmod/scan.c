@@ -26,6 +26,7 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
+#include "compat.h"
 #include "scan.h"
 
 /*
@@ -115,6 +116,7 @@ static int vr_scan_child(struct device *child, void *data)
 	if (mutex_trylock(&vdev->dev_set->lock)) {
 		snap->ticket = vr_queue_ticket();
 		snap->open = vdev->open_count > 0;
+		snap->file_refs = vr_device_has_users(vdev);
 		mutex_unlock(&vdev->dev_set->lock);
 	} else {
 		snap->busy = true;

@@ -14,6 +14,7 @@
 #include <linux/workqueue.h>
 
 #include "../uapi/linux/vfio_release.h"
+#include "compat.h"
 #include "events.h"
 #include "hooks.h"
 #include "pipeline.h"
@@ -141,9 +142,26 @@ static void vr_apply_record(struct vr_record *rec)
 	vr_queue_drop(rec);
 }
 
+/*
+ * The probe hits that lost records. On the iommufd path a release that
+ * found no slot cannot say when its file lets go of the device: that is
+ * one too.
+ */
+static u64 vr_missed_now(void)
+{
+	struct vr_probe_stats st;
+	u64 missed = vr_hooks_missed();
+
+	if (VR_IOMMUFD_PATH) {
+		vr_probes_stats(&st);
+		missed += st.no_slot;
+	}
+	return missed;
+}
+
 static void vr_note_losses(void)
 {
-	u64 missed = vr_hooks_missed(), lost = vr_queue_lost();
+	u64 missed = vr_missed_now(), lost = vr_queue_lost();
 
 	if (missed != vr_missed_seen) {
 		vr_missed_seen = missed;
@@ -284,7 +302,7 @@ static void vr_retry_fn(struct work_struct *work)
 
 static void vr_miss_watch_fn(struct work_struct *work)
 {
-	if (vr_hooks_missed() != vr_missed_seen)
+	if (vr_missed_now() != vr_missed_seen)
 		queue_work(vr_wq, &vr_work);
 }
 

@@ -279,7 +279,10 @@ enum vfio_release_reset {
 
 enum vfio_release_resync_reason {
 	VFIO_RELEASE_RESYNC_UNSPEC,
-	/* A kernel probe could not run (too many concurrent closes). */
+	/*
+	 * A kernel probe could not run (too many concurrent closes), or, on
+	 * the iommufd path, a release found no room to be followed.
+	 */
 	VFIO_RELEASE_RESYNC_PROBE_MISSED,
 	/* The module's event queue was full. */
 	VFIO_RELEASE_RESYNC_QUEUE_FULL,

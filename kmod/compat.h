@@ -53,12 +53,14 @@ static inline struct vr_release_key vr_release_key(const struct file *filep)
  * The iommufd path (a device bound through its VFIO cdev, or opened
  * through a group whose container is an iommufd) claims DMA ownership one
  * device at a time, iommu_device_claim_dma_owner() and
- * iommu_device_release_dma_owner(), and gives it back inside the release
- * of the device file (drivers/iommu/iommufd/device.c). Kernels built
- * without IOMMUFD never call them: 6.1 has neither, Debian's 6.12 has both
- * unused. Their hooks are optional there, and required with IOMMUFD: a
- * kernel that has the path and could not be hooked would never report
- * such a device free.
+ * iommu_device_release_dma_owner() (drivers/iommu/iommufd/device.c). A
+ * last close gives it back inside the release of the device file; so do,
+ * outside any release, a bind or a group open that fails after the claim,
+ * and the release of an iommufd that still had the device's object
+ * (drivers/iommu/iommufd/main.c). Kernels built without IOMMUFD never
+ * call them: 6.1 has neither, Debian's 6.12 has both unused. Their hooks
+ * are optional there, and required with IOMMUFD: a kernel that has the
+ * path and could not be hooked would never report such a device free.
  */
 #define VR_IOMMUFD_PATH IS_ENABLED(CONFIG_IOMMUFD)
 

@@ -88,13 +88,20 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * release in flight at once a window can be full (rarely below a few
  * hundred): that release is counted and its close said to be untimed.
  *
- * On the iommufd path a last close gives the device's DMA ownership back
- * inside the release too, after close_device; the device file's hold on
- * the vfio device (its registration) ends only when the release returns
- * (vfio_device_fops_release in drivers/vfio/vfio_main.c), and until then
- * the driver cannot let go of the device without waiting. Such a release
- * names itself in the DMA release's record and says when it returns. (On
- * the group path the group's release comes later, in another file.)
+ * On the iommufd path a last close in a release gives the device's DMA
+ * ownership back inside that release, after close_device; the device
+ * file's hold on the vfio device (its registration) ends only when the
+ * release returns (vfio_device_fops_release in drivers/vfio/vfio_main.c),
+ * and until then the driver cannot let go of the device without waiting.
+ * Such a release names the device in the DMA release's record and says
+ * when it returns. That is true of a group on an iommufd too; only a
+ * group in a legacy container gives its DMA back later, at the group's
+ * release. A release the table does not follow (its entry missed, no free
+ * slot) cannot: its device may be announced free before its file lets
+ * go. There, both count as losses, and the devices are read again
+ * (kmod/pipeline.c). A release already running when the module loaded is
+ * not seen either, and nothing counts it: its device may be reported free
+ * that early.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {

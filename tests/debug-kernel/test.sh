@@ -9,7 +9,7 @@
 #
 # Ends with "N passed, N failed, N skipped", the sum of its parts.
 #
-# Environment: VR_TIMEOUT_SCALE (default 4) stretches every group's
+# Environment: VR_TIMEOUT_SCALE (default 10) stretches every group's
 # timeout for the slower kernel; VR_JOBS as for tests/run.sh.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,7 +55,7 @@ if ! make -s module KVER="$kver" >"$log_dir/debug-build.log" 2>&1 ||
 	tail -n 30 "$log_dir/debug-build.log"
 	fail=$((fail + 1))
 else
-	export VR_TIMEOUT_SCALE=${VR_TIMEOUT_SCALE:-4}
+	export VR_TIMEOUT_SCALE=${VR_TIMEOUT_SCALE:-10}
 	part suite tests/run.sh --vm-only --kernel "$kver"
 	part rt-regression "$here/rt-regression.sh" "$kver"
 	if [ -x "$here/signing.sh" ]; then

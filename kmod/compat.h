@@ -71,15 +71,34 @@ static inline bool vr_release_key_is(const struct vr_release_key *key,
 }
 
 /*
- * Whether a file holds @vdev's registration (vfio_device_try_get_registration
- * in drivers/vfio/vfio_main.c), bound or not; the driver's own one is the
- * count's 1. The same in 6.1 and 6.12. A release drops its file's hold
- * after it unlocks the device set, so read it with the set locked only to
- * order it among the device's records.
+ * The vfio device of the file @key was read from, as an identity. Only
+ * used on the iommufd path: its kernels (6.12 here) keep a struct
+ * vfio_device_file in private_data, whose first member is the device.
  */
-static inline bool vr_device_has_users(struct vfio_device *vdev)
+static inline const void *vr_release_key_device(const struct vr_release_key *key)
+{
+	return key->first;
+}
+
+/*
+ * A vfio device's registration count (vfio_device.refcount, 6.1 and 6.12)
+ * is the driver's 1 while registered, plus one for each file of the
+ * device, bound or not (vfio_device_try_get_registration and
+ * vfio_device_put_registration in drivers/vfio/vfio_main.c). A release
+ * drops its file's count last, after the device set's lock: a reading
+ * is not ordered with it, and says what held at that moment.
+ * Unregistration drops the driver's 1 first; a scan sees no such device
+ * on 6.12, which deletes it before (vfio_unregister_group_dev).
+ */
+static inline bool vr_device_has_users(const struct vfio_device *vdev)
 {
 	return refcount_read(&vdev->refcount) > 1;
+}
+
+/* In a release of one of @vdev's files: whether another file holds it. */
+static inline bool vr_device_other_files(const struct vfio_device *vdev)
+{
+	return refcount_read(&vdev->refcount) > 2;
 }
 
 #endif

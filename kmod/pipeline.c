@@ -49,6 +49,7 @@ static bool vr_stopping;
 static bool vr_rescan = true;	/* the first run reads every device */
 static enum vfio_release_resync_reason vr_reason;
 static bool vr_unsettled;	/* some device needs a quiet reading */
+static bool vr_read_soon;	/* ... and the next one comes soon */
 static bool vr_retry_due;
 static unsigned long vr_retry_delay;
 static u64 vr_missed_seen, vr_lost_seen;
@@ -179,6 +180,10 @@ static void vr_note_losses(void)
 	}
 	if (vr_registry_take_reread())
 		vr_unsettled = true;
+	if (vr_registry_take_reread_soon()) {
+		vr_unsettled = true;
+		vr_read_soon = true;
+	}
 }
 
 static void vr_apply_snapshot(const struct vr_snapshot *snap, bool after_loss)
@@ -278,6 +283,16 @@ static void vr_work_fn(struct work_struct *work)
 	if (vr_rescan && vr_reason != VFIO_RELEASE_RESYNC_UNSPEC) {
 		/* After a loss: soon, even if a quiet re-read waits longer. */
 		mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+	} else if (vr_read_soon) {
+		/*
+		 * A file let go of a device that may be free now: the reading
+		 * is brought forward, never pushed back by later ones.
+		 */
+		if (vr_retry_delay != VR_RETRY_MIN ||
+		    !delayed_work_pending(&vr_retry)) {
+			vr_retry_delay = VR_RETRY_MIN;
+			mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+		}
 	} else if (vr_rescan || vr_unsettled) {
 		/* Never pushed back by later runs: queue, not mod. */
 		if (!vr_retry_delay)
@@ -292,6 +307,7 @@ static void vr_work_fn(struct work_struct *work)
 static void vr_retry_fn(struct work_struct *work)
 {
 	vr_retry_due = false;
+	vr_read_soon = false;
 	if (vr_unsettled && !vr_rescan) {
 		/* A quiet reading; each one that leaves some unread waits more. */
 		vr_rescan = true;

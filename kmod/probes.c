@@ -97,11 +97,11 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * when it returns. That is true of a group on an iommufd too; only a
  * group in a legacy container gives its DMA back later, at the group's
  * release. A release the table does not follow (its entry missed, no free
- * slot) cannot: its device may be announced free before its file lets
- * go. There, both count as losses, and the devices are read again
- * (kmod/pipeline.c). A release already running when the module loaded is
- * not seen either, and nothing counts it: its device may be reported free
- * that early.
+ * slot) cannot: both count as losses, and the devices are read again
+ * (kmod/pipeline.c). Until a reading shows that no file holds them, the
+ * devices of its group are held (kmod/registry.c); so is a device that a
+ * file held at the first reading (a release running at load), or beside
+ * the file whose release closed it.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
@@ -111,8 +111,11 @@ struct vr_release_start {
 	u64 id;				/* this release, from 1 */
 	bool closed;			/* it ran the device's last close */
 	bool dma_released;		/* then gave the device's DMA back */
-	/* The closed device, as identities only: never dereferenced. */
-	const void *vdev;
+	/*
+	 * The closed device: read only in this release, whose file holds
+	 * it. Its IOMMU group, as an identity only.
+	 */
+	const struct vfio_device *vdev;
 	const void *iommu_group;
 	u32 group;			/* that group's number */
 };
@@ -174,6 +177,9 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			slot->id = ++vr_release_ids;
 			slot->closed = false;
 			slot->dma_released = false;
+			slot->vdev = NULL;
+			slot->iommu_group = NULL;
+			slot->group = 0;
 			vr_frame(ri)->arg = slot;
 			break;
 		}
@@ -189,24 +195,31 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vr_release_start *slot = vr_frame(ri)->arg;
+	const void *registration;
 	unsigned long flags;
 	struct vr_record rec;
-	bool dma_released;
+	u64 release = 0;
 
 	if (!slot)
 		return 0;
-	/* No device: the release may have let the last hold go. */
-	vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	dma_released = slot->closed && slot->dma_released;
-	rec.release = slot->id;
-	rec.registration = slot->vdev;
-	rec.group = slot->group;
+	if (slot->closed && slot->dma_released)
+		release = slot->id;
+	registration = vr_release_key_device(&slot->key);
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	atomic_dec(&vr_releases_in_use);
-	if (dma_released)
-		vr_queue_push(&rec);
+	/*
+	 * Elsewhere DMA is given back at a group's release. Here every file
+	 * says when it lets go: the last of several may free the device.
+	 */
+	if (!VR_IOMMUFD_PATH)
+		return 0;
+	/* No device: the file that held it has let it go. */
+	vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
+	rec.release = release;
+	rec.registration = registration;
+	vr_queue_push(&rec);
 	return 0;
 }
 
@@ -253,11 +266,12 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 /*
  * The current task's release that ran the last close of a device of
  * @group and now gives that device's DMA ownership back: its id, and the
- * device in @vdev. 0 outside a release of a device file (a failed bind or
- * open, an iommufd's deferred destroy).
+ * device in @vdev, and whether another file holds it too in
+ * @other_files. 0 outside a release that was followed (a failed bind or
+ * open, an iommufd's deferred destroy, a release with no slot).
  */
 static u64 vr_release_closing(const struct iommu_group *group,
-			      const void **vdev)
+			      const void **vdev, bool *other_files)
 {
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
@@ -273,6 +287,7 @@ static u64 vr_release_closing(const struct iommu_group *group,
 			continue;
 		slot->dma_released = true;
 		*vdev = slot->vdev;
+		*other_files = vr_device_other_files(slot->vdev);
 		id = slot->id;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
@@ -513,7 +528,8 @@ static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
 	vr_record_init(&rec, kind, NULL);
 	rec.group = iommu_group_id(group);
 	if (release)
-		rec.release = vr_release_closing(group, &rec.registration);
+		rec.release = vr_release_closing(group, &rec.registration,
+						 &rec.other_files);
 	vr_queue_push(&rec);
 }
 

@@ -10,6 +10,8 @@
 #include "queue.h"
 #include "scan.h"
 
+#define VR_HOLDS_MAX 4
+
 /* What the module knows of one registration of a vfio_pci_core device. */
 struct vr_device {
 	struct hlist_node by_dev;
@@ -28,14 +30,20 @@ struct vr_device {
 	bool open_known;
 	bool open;
 	/*
-	 * Releases of its files that gave its DMA back (the iommufd path)
-	 * and have not returned: each file holds the vfio device until its
-	 * release returns, so the device is not free yet, whatever its group
-	 * says. Two can overlap: the first lets the device set and the group
-	 * go before its file lets the device go.
+	 * The releases of its files that gave its DMA back (the iommufd
+	 * path) and have not returned, by release id (0: unused): each file
+	 * holds the vfio device until its release returns, so the device is
+	 * not free yet, whatever its group says. Several can overlap: the
+	 * first lets the device set and the group go before its file lets
+	 * the device go. By id, so that one release's end cannot end
+	 * another's hold.
 	 */
-	unsigned int file_holds;
-	/* Records about them may be lost: until a reading shows no holder. */
+	u64 holds[VR_HOLDS_MAX];
+	/*
+	 * A file may hold it that no record names: records were lost, a
+	 * release was not followed or ran at load, or another file held it
+	 * at its last close. Until a reading shows that no file holds it.
+	 */
 	bool holds_unsure;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
@@ -98,6 +106,8 @@ void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
 bool vr_registry_take_failure(void);
 /* Whether a group became unknown since the last call: read it again. */
 bool vr_registry_take_reread(void);
+/* Whether a file that may have held a device let go: read it soon. */
+bool vr_registry_take_reread_soon(void);
 
 /* Readers hold the lock while they use a vr_device. */
 void vr_registry_lock(void);

@@ -53,12 +53,14 @@ static inline struct vr_release_key vr_release_key(const struct file *filep)
  * The iommufd path (a device bound through its VFIO cdev, or opened
  * through a group whose container is an iommufd) claims DMA ownership one
  * device at a time, iommu_device_claim_dma_owner() and
- * iommu_device_release_dma_owner(), and gives it back inside the release
- * of the device file (drivers/iommu/iommufd/device.c). Kernels built
- * without IOMMUFD never call them: 6.1 has neither, Debian's 6.12 has both
- * unused. Their hooks are optional there, and required with IOMMUFD: a
- * kernel that has the path and could not be hooked would never report
- * such a device free.
+ * iommu_device_release_dma_owner() (drivers/iommu/iommufd/device.c). A
+ * last close gives it back inside the release of the device file; so do,
+ * outside any release, a bind or a group open that fails after the claim,
+ * and the release of an iommufd that still had the device's object
+ * (drivers/iommu/iommufd/main.c). Kernels built without IOMMUFD never
+ * call them: 6.1 has neither, Debian's 6.12 has both unused. Their hooks
+ * are optional there, and required with IOMMUFD: a kernel that has the
+ * path and could not be hooked would never report such a device free.
  */
 #define VR_IOMMUFD_PATH IS_ENABLED(CONFIG_IOMMUFD)
 
@@ -66,6 +68,37 @@ static inline bool vr_release_key_is(const struct vr_release_key *key,
 				     const struct vfio_device *vdev)
 {
 	return key->data == vdev || key->first == vdev;
+}
+
+/*
+ * The vfio device of the file @key was read from, as an identity. Only
+ * used on the iommufd path: its kernels (6.12 here) keep a struct
+ * vfio_device_file in private_data, whose first member is the device.
+ */
+static inline const void *vr_release_key_device(const struct vr_release_key *key)
+{
+	return key->first;
+}
+
+/*
+ * A vfio device's registration count (vfio_device.refcount, 6.1 and 6.12)
+ * is the driver's 1 while registered, plus one for each file of the
+ * device, bound or not (vfio_device_try_get_registration and
+ * vfio_device_put_registration in drivers/vfio/vfio_main.c). A release
+ * drops its file's count last, after the device set's lock: a reading
+ * is not ordered with it, and says what held at that moment.
+ * Unregistration drops the driver's 1 first; a scan sees no such device
+ * on 6.12, which deletes it before (vfio_unregister_group_dev).
+ */
+static inline bool vr_device_has_users(const struct vfio_device *vdev)
+{
+	return refcount_read(&vdev->refcount) > 1;
+}
+
+/* In a release of one of @vdev's files: whether another file holds it. */
+static inline bool vr_device_other_files(const struct vfio_device *vdev)
+{
+	return refcount_read(&vdev->refcount) > 2;
 }
 
 #endif

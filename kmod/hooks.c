@@ -40,9 +40,15 @@ MODULE_PARM_DESC(maxactive, "concurrent calls each sleeping hook can follow (def
 /* What a hook is. */
 #define VR_OPTIONAL	BIT(0)	/* absent in some kernels; so are its callers */
 #define VR_SLEEPS	BIT(1)	/* its calls can sleep for seconds */
-#define VR_TIMING	BIT(2)	/* only times others: a miss loses no event */
+#define VR_TIMING	BIT(2)	/* times closes: a miss leaves one untimed */
+#define VR_LOSSLESS	BIT(3)	/* a miss loses no event: no re-read */
 /* The iommufd path's: optional where the kernel has no such path. */
 #define VR_IOMMUFD	(VR_IOMMUFD_PATH ? 0 : VR_OPTIONAL)
+/*
+ * The release only times closes, except on the iommufd path, where it
+ * also says when a file stops holding its device: a miss loses that.
+ */
+#define VR_RELEASE	(VR_TIMING | (VR_IOMMUFD_PATH ? 0 : VR_LOSSLESS))
 
 struct vr_hook {
 	const char *symbol;
@@ -69,7 +75,7 @@ static struct vr_hook vr_hooks[] = {
 	 * lets go of the device after it.
 	 */
 	VR_HOOK("vfio", "vfio_device_fops_release",
-		vr_release_entry, release, VR_SLEEPS | VR_TIMING),
+		vr_release_entry, release, VR_SLEEPS | VR_RELEASE),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_register_device",
 		vr_save_arg, register, VR_SLEEPS),
 	VR_HOOK("vfio_pci_core", "vfio_pci_core_finish_enable",
@@ -202,15 +208,15 @@ static u64 vr_hook_misses(const struct vr_hook *h)
 	return missed;
 }
 
-/* The misses of the hooks that lose events, or (timing) of those that only time. */
-static u64 vr_hooks_missed_of(bool timing)
+/* The misses of the hooks whose flags in @mask are @want. */
+static u64 vr_hooks_missed_of(unsigned int mask, unsigned int want)
 {
 	u64 missed = 0;
 	int i;
 
 	mutex_lock(&vr_hooks_mutex);
 	for (i = 0; i < ARRAY_SIZE(vr_hooks); i++)
-		if (!(vr_hooks[i].flags & VR_TIMING) == !timing)
+		if ((vr_hooks[i].flags & mask) == want)
 			missed += vr_hook_misses(&vr_hooks[i]);
 	mutex_unlock(&vr_hooks_mutex);
 	return missed;
@@ -218,12 +224,12 @@ static u64 vr_hooks_missed_of(bool timing)
 
 u64 vr_hooks_missed(void)
 {
-	return vr_hooks_missed_of(false);
+	return vr_hooks_missed_of(VR_LOSSLESS, 0);
 }
 
 u64 vr_hooks_timing_missed(void)
 {
-	return vr_hooks_missed_of(true);
+	return vr_hooks_missed_of(VR_TIMING, VR_TIMING);
 }
 
 /* Every device is read again, in order with the records around it. */

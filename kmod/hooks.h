@@ -7,9 +7,9 @@
 int vr_hooks_init(void);
 void vr_hooks_exit(void);
 
-/* Probe hits that could not be handled since the module loaded. */
+/* Probe hits that lost events since the module loaded: read again. */
 u64 vr_hooks_missed(void);
-/* The same for the hooks that only time others (the file release's). */
+/* Those of the hooks that time closes (the file release's), lost or not. */
 u64 vr_hooks_timing_missed(void);
 
 #endif

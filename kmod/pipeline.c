@@ -14,6 +14,7 @@
 #include <linux/workqueue.h>
 
 #include "../uapi/linux/vfio_release.h"
+#include "compat.h"
 #include "events.h"
 #include "hooks.h"
 #include "pipeline.h"
@@ -48,6 +49,7 @@ static bool vr_stopping;
 static bool vr_rescan = true;	/* the first run reads every device */
 static enum vfio_release_resync_reason vr_reason;
 static bool vr_unsettled;	/* some device needs a quiet reading */
+static bool vr_read_soon;	/* ... and the next one comes soon */
 static bool vr_retry_due;
 static unsigned long vr_retry_delay;
 static u64 vr_missed_seen, vr_lost_seen;
@@ -141,9 +143,26 @@ static void vr_apply_record(struct vr_record *rec)
 	vr_queue_drop(rec);
 }
 
+/*
+ * The probe hits that lost records. On the iommufd path a release that
+ * found no slot cannot say when its file lets go of the device: that is
+ * one too.
+ */
+static u64 vr_missed_now(void)
+{
+	struct vr_probe_stats st;
+	u64 missed = vr_hooks_missed();
+
+	if (VR_IOMMUFD_PATH) {
+		vr_probes_stats(&st);
+		missed += st.no_slot;
+	}
+	return missed;
+}
+
 static void vr_note_losses(void)
 {
-	u64 missed = vr_hooks_missed(), lost = vr_queue_lost();
+	u64 missed = vr_missed_now(), lost = vr_queue_lost();
 
 	if (missed != vr_missed_seen) {
 		vr_missed_seen = missed;
@@ -161,6 +180,10 @@ static void vr_note_losses(void)
 	}
 	if (vr_registry_take_reread())
 		vr_unsettled = true;
+	if (vr_registry_take_reread_soon()) {
+		vr_unsettled = true;
+		vr_read_soon = true;
+	}
 }
 
 static void vr_apply_snapshot(const struct vr_snapshot *snap, bool after_loss)
@@ -260,6 +283,16 @@ static void vr_work_fn(struct work_struct *work)
 	if (vr_rescan && vr_reason != VFIO_RELEASE_RESYNC_UNSPEC) {
 		/* After a loss: soon, even if a quiet re-read waits longer. */
 		mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+	} else if (vr_read_soon) {
+		/*
+		 * A file let go of a device that may be free now: the reading
+		 * is brought forward, never pushed back by later ones.
+		 */
+		if (vr_retry_delay != VR_RETRY_MIN ||
+		    !delayed_work_pending(&vr_retry)) {
+			vr_retry_delay = VR_RETRY_MIN;
+			mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+		}
 	} else if (vr_rescan || vr_unsettled) {
 		/* Never pushed back by later runs: queue, not mod. */
 		if (!vr_retry_delay)
@@ -274,6 +307,7 @@ static void vr_work_fn(struct work_struct *work)
 static void vr_retry_fn(struct work_struct *work)
 {
 	vr_retry_due = false;
+	vr_read_soon = false;
 	if (vr_unsettled && !vr_rescan) {
 		/* A quiet reading; each one that leaves some unread waits more. */
 		vr_rescan = true;
@@ -284,7 +318,7 @@ static void vr_retry_fn(struct work_struct *work)
 
 static void vr_miss_watch_fn(struct work_struct *work)
 {
-	if (vr_hooks_missed() != vr_missed_seen)
+	if (vr_missed_now() != vr_missed_seen)
 		queue_work(vr_wq, &vr_work);
 }
 

@@ -88,13 +88,20 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * release in flight at once a window can be full (rarely below a few
  * hundred): that release is counted and its close said to be untimed.
  *
- * On the iommufd path a last close gives the device's DMA ownership back
- * inside the release too, after close_device; the device file's hold on
- * the vfio device (its registration) ends only when the release returns
- * (vfio_device_fops_release in drivers/vfio/vfio_main.c), and until then
- * the driver cannot let go of the device without waiting. Such a release
- * names itself in the DMA release's record and says when it returns. (On
- * the group path the group's release comes later, in another file.)
+ * On the iommufd path a last close in a release gives the device's DMA
+ * ownership back inside that release, after close_device; the device
+ * file's hold on the vfio device (its registration) ends only when the
+ * release returns (vfio_device_fops_release in drivers/vfio/vfio_main.c),
+ * and until then the driver cannot let go of the device without waiting.
+ * Such a release names the device in the DMA release's record and says
+ * when it returns. That is true of a group on an iommufd too; only a
+ * group in a legacy container gives its DMA back later, at the group's
+ * release. A release the table does not follow (its entry missed, no free
+ * slot) cannot: both count as losses, and the devices are read again
+ * (kmod/pipeline.c). Until a reading shows that no file holds them, the
+ * devices of its group are held (kmod/registry.c); so is a device that a
+ * file held at the first reading (a release running at load), or beside
+ * the file whose release closed it.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
@@ -104,7 +111,13 @@ struct vr_release_start {
 	u64 id;				/* this release, from 1 */
 	bool closed;			/* it ran the device's last close */
 	bool dma_released;		/* then gave the device's DMA back */
-	u32 group;			/* of that device */
+	/*
+	 * The closed device: read only in this release, whose file holds
+	 * it. Its IOMMU group, as an identity only.
+	 */
+	const struct vfio_device *vdev;
+	const void *iommu_group;
+	u32 group;			/* that group's number */
 };
 
 static struct vr_release_start *vr_releases;
@@ -164,6 +177,9 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			slot->id = ++vr_release_ids;
 			slot->closed = false;
 			slot->dma_released = false;
+			slot->vdev = NULL;
+			slot->iommu_group = NULL;
+			slot->group = 0;
 			vr_frame(ri)->arg = slot;
 			break;
 		}
@@ -179,34 +195,38 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vr_release_start *slot = vr_frame(ri)->arg;
+	const void *registration;
 	unsigned long flags;
 	struct vr_record rec;
-	bool dma_released;
-	u32 group;
-	u64 id;
+	u64 release = 0;
 
 	if (!slot)
 		return 0;
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
-	dma_released = slot->closed && slot->dma_released;
-	id = slot->id;
-	group = slot->group;
+	if (slot->closed && slot->dma_released)
+		release = slot->id;
+	registration = vr_release_key_device(&slot->key);
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	atomic_dec(&vr_releases_in_use);
-	if (dma_released) {
-		/* No device: the release may have let the last hold go. */
-		vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
-		rec.release = id;
-		rec.group = group;
-		vr_queue_push(&rec);
-	}
+	/*
+	 * Elsewhere DMA is given back at a group's release. Here every file
+	 * says when it lets go: the last of several may free the device.
+	 */
+	if (!VR_IOMMUFD_PATH)
+		return 0;
+	/* No device: the file that held it has let it go. */
+	vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
+	rec.release = release;
+	rec.registration = registration;
+	vr_queue_push(&rec);
 	return 0;
 }
 
 /*
  * The start of the current task's release of @vdev's file, or 0; that
- * release is marked as the one that closes the device (@release).
+ * release is marked as the one that closes the device (@release), and
+ * keeps which device and group it closed.
  */
 static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 {
@@ -228,6 +248,10 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 		}
 		start = slot->start_ns;
 		slot->closed = true;
+		slot->vdev = vdev;
+		slot->iommu_group = vdev->dev->iommu_group;
+		if (slot->iommu_group)
+			slot->group = iommu_group_id(vdev->dev->iommu_group);
 		*release = slot->id;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
@@ -240,10 +264,14 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 }
 
 /*
- * The current task's release that ran a last close and now gives that
- * device's DMA ownership back, or 0 (outside a release of a device file).
+ * The current task's release that ran the last close of a device of
+ * @group and now gives that device's DMA ownership back: its id, and the
+ * device in @vdev, and whether another file holds it too in
+ * @other_files. 0 outside a release that was followed (a failed bind or
+ * open, an iommufd's deferred destroy, a release with no slot).
  */
-static u64 vr_release_closing(u32 group)
+static u64 vr_release_closing(const struct iommu_group *group,
+			      const void **vdev, bool *other_files)
 {
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
@@ -254,10 +282,12 @@ static u64 vr_release_closing(u32 group)
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW && !id; i++) {
 		slot = vr_release_slot(first, i);
-		if (slot->task != current || !slot->closed)
+		if (slot->task != current || !slot->closed ||
+		    slot->iommu_group != group)
 			continue;
 		slot->dma_released = true;
-		slot->group = group;
+		*vdev = slot->vdev;
+		*other_files = vr_device_other_files(slot->vdev);
 		id = slot->id;
 	}
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
@@ -498,7 +528,8 @@ static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
 	vr_record_init(&rec, kind, NULL);
 	rec.group = iommu_group_id(group);
 	if (release)
-		rec.release = vr_release_closing(rec.group);
+		rec.release = vr_release_closing(group, &rec.registration,
+						 &rec.other_files);
 	vr_queue_push(&rec);
 }
 

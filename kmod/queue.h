@@ -38,10 +38,12 @@ struct vr_record {
 	/*
 	 * RELEASED: the release of a device file that ran this close, 0 if
 	 * none was seen; DMA_RELEASED: the release that ran the device's last
-	 * close and now gives its DMA back, or 0; FILE_RELEASED: the latter,
-	 * now returned.
+	 * close and now gives its DMA back, or 0; FILE_RELEASED: the release
+	 * of a file of the device named by registration, now returned, if it
+	 * was such a release, else 0.
 	 */
 	u64 release;
+	bool other_files;	/* DMA_RELEASED: another file held it too */
 	bool untimed;		/* RELEASED: close_ns unknown (0) */
 	bool group_read;	/* REGISTERED: the pipeline read the group */
 	bool group_claimed;

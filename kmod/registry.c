@@ -41,8 +41,10 @@ static u64 vr_scan_first_ticket;
 static bool vr_scanning;
 /* A record could not be kept (no memory): the pipeline rescans. */
 static bool vr_failed;
-/* A group's claims became unknown: the pipeline reads them again. */
+/* A group's claims or a device's holds became unknown: read them again. */
 static bool vr_reread;
+/* A file that may have held a device let go: read it soon. */
+static bool vr_reread_soon;
 
 /* A name's last generation, so that a new registration continues it. */
 struct vr_tombstone {
@@ -69,6 +71,66 @@ static struct vr_device *vr_find_dev(const struct device *dev)
 		if (vd->dev == dev)
 			return vd;
 	return NULL;
+}
+
+/* The device that is the vfio device @cookie, if it is known. */
+static struct vr_device *vr_find_cookie(const void *cookie)
+{
+	struct vr_device *vd;
+	int bkt;
+
+	if (!cookie)
+		return NULL;
+	hash_for_each(vr_by_dev, bkt, vd, by_dev)
+		if (vd->cookie == cookie)
+			return vd;
+	return NULL;
+}
+
+static bool vr_held(const struct vr_device *vd)
+{
+	unsigned int i;
+
+	if (vd->holds_unsure)
+		return true;
+	for (i = 0; i < VR_HOLDS_MAX; i++)
+		if (vd->holds[i])
+			return true;
+	return false;
+}
+
+static void vr_hold_unsure(struct vr_device *vd)
+{
+	vd->holds_unsure = true;
+	vr_reread = true;
+}
+
+/* Release @id holds @vd until it returns; one too many is unsure. */
+static void vr_hold(struct vr_device *vd, u64 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < VR_HOLDS_MAX; i++) {
+		if (!vd->holds[i]) {
+			vd->holds[i] = id;
+			return;
+		}
+	}
+	vr_hold_unsure(vd);
+}
+
+/* Whether release @id held @vd; it no longer does. */
+static bool vr_unhold(struct vr_device *vd, u64 id)
+{
+	unsigned int i;
+
+	for (i = 0; id && i < VR_HOLDS_MAX; i++) {
+		if (vd->holds[i] == id) {
+			vd->holds[i] = 0;
+			return true;
+		}
+	}
+	return false;
 }
 
 static struct vr_group *vr_group_get(u32 id, bool create)
@@ -138,7 +200,7 @@ static enum vfio_release_state vr_state_now(const struct vr_device *vd)
 		return VFIO_RELEASE_STATE_UNKNOWN;
 	if (vd->open)
 		return VFIO_RELEASE_STATE_OPEN;
-	return vd->file_held || vr_group_claimed(vd->group) ?
+	return vr_held(vd) || vr_group_claimed(vd->group) ?
 	       VFIO_RELEASE_STATE_RELEASED : VFIO_RELEASE_STATE_FREE;
 }
 
@@ -314,7 +376,6 @@ static void vr_set_opened(struct vr_device *vd, const struct vr_record *rec)
 {
 	vd->open_known = true;
 	vd->open = true;
-	vd->file_held = false;
 	if (rec) {
 		vd->has_opener = true;
 		vd->opener_pid = rec->pid;
@@ -331,8 +392,6 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 {
 	vd->open_known = true;
 	vd->open = false;
-	vd->last_release = rec ? rec->release : 0;
-	vd->file_held = false;
 	vd->has_opener = false;
 	vd->generation++;
 	vd->releases++;
@@ -345,32 +404,63 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 	vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
 }
 
-/* The device of @g whose last close ran in @release, if it is known. */
-static struct vr_device *vr_closed_in(struct vr_group *g, u64 release)
+/* The device of @g that is the vfio device @cookie, if it is known. */
+static struct vr_device *vr_group_device(struct vr_group *g,
+					 const void *cookie)
 {
 	struct vr_device *vd;
 
-	if (!g || !release)
+	if (!g || !cookie)
 		return NULL;
 	list_for_each_entry(vd, &g->devices, group_node)
-		if (vd->last_release == release)
+		if (vd->cookie == cookie)
 			return vd;
 	return NULL;
 }
 
 /*
- * The release that ran a device's last close and gave its DMA back
- * returned: the device file let go of the device, which may be free now.
+ * The release of one of a device's files returned (the iommufd path). If
+ * it gave the device's DMA back, its file no longer holds the device; if
+ * a file no record names may, a reading says whether this was the last.
  */
 static void vr_file_released(struct vr_out *out, const struct vr_record *rec)
 {
-	struct vr_device *vd = vr_closed_in(vr_group_get(rec->group, false),
-					    rec->release);
+	struct vr_device *vd = vr_find_cookie(rec->registration);
+	bool named;
 
-	if (!vd || !vd->file_held)
+	if (!vd)
 		return;
-	vd->file_held = false;
+	named = vr_unhold(vd, rec->release);
+	if (vd->holds_unsure)
+		vr_reread_soon = true;
+	else if (!named)
+		return;
 	vr_settle(out, vd, rec->timestamp_ns);
+}
+
+/*
+ * The iommufd path gave a device's DMA back. A release that ran the
+ * device's last close names it: its file holds the device until that
+ * release returns, and so may another file that held it then. Anything
+ * else (a release not followed, a failed bind, an iommufd's destroy)
+ * names no device: any device of the group not open may be held.
+ */
+static void vr_dma_released(struct vr_group *g, const struct vr_record *rec)
+{
+	struct vr_device *vd;
+
+	if (rec->release) {
+		vd = vr_group_device(g, rec->registration);
+		if (vd) {
+			vr_hold(vd, rec->release);
+			if (rec->other_files)
+				vr_hold_unsure(vd);
+		}
+		return;
+	}
+	list_for_each_entry(vd, &g->devices, group_node)
+		if (!vd->open_known || !vd->open)
+			vr_hold_unsure(vd);
 }
 
 static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
@@ -378,14 +468,12 @@ static void vr_apply_group(struct vr_out *out, const struct vr_record *rec)
 	bool claim = rec->kind == VR_REC_GROUP_CLAIMED ||
 		     rec->kind == VR_REC_DMA_CLAIMED;
 	struct vr_group *g = vr_group_get(rec->group, claim);
-	struct vr_device *vd;
 	bool was_known, was;
 
 	if (!g)
 		return;
-	vd = vr_closed_in(g, rec->release);
-	if (vd && rec->kind == VR_REC_DMA_RELEASED)
-		vd->file_held = true;	/* until its release returns */
+	if (rec->kind == VR_REC_DMA_RELEASED)
+		vr_dma_released(g, rec);
 	was_known = g->known;
 	was = vr_group_claimed(g);
 	switch (rec->kind) {
@@ -565,6 +653,7 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 {
 	struct vr_out out = { announce, arg };
 	struct vr_device *vd;
+	bool first = false;
 
 	mutex_lock(&vr_registry_mutex);
 	vd = vr_find_dev(snap->dev);
@@ -577,6 +666,7 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 			      snap->ticket);
 		if (!vd)
 			goto out;
+		first = true;
 		vd->timestamp_ns = snap->timestamp_ns;
 		/* Settled right here: its first state, no event. */
 		vd->quiet = !snap->busy;
@@ -584,6 +674,15 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 	vd->touched = vr_scan_id;
 	if (vd->group_lost)
 		vr_retrack_group(vd);
+	/*
+	 * The end of a release that holds it may be among the records lost;
+	 * a file that holds a device not open may be in a release no record
+	 * names, one not followed or running at load.
+	 */
+	if (after_loss && vr_held(vd))
+		vd->holds_unsure = true;
+	if ((after_loss || first) && !snap->open && snap->file_refs)
+		vd->holds_unsure = true;
 	if (vd->group && snap->has_group)
 		vr_snapshot_group(&out, vd->group, snap->group_claimed,
 				  snap->timestamp_ns);
@@ -596,9 +695,11 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 		goto out;
 	}
 	vd->stale = false;
-	/* The end of its release may be among the records lost. */
-	if (after_loss)
-		vd->file_held = false;
+	/* No file holds the device: every hold ended. */
+	if (!snap->file_refs) {
+		memset(vd->holds, 0, sizeof(vd->holds));
+		vd->holds_unsure = false;
+	}
 	if (!vd->open_known) {
 		vd->open_known = true;
 		vd->open = snap->open;
@@ -639,7 +740,7 @@ bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 	mutex_lock(&vr_registry_mutex);
 	hash_for_each_safe(vr_by_dev, bkt, tmp, vd, by_dev) {
 		if (vd->touched != vr_scan_id) {
-			if (vd->open_known && vd->open &&
+			if (((vd->open_known && vd->open) || vr_held(vd)) &&
 			    vr_unbinding(vd->dev)) {
 				unsettled = true;
 				continue;
@@ -650,6 +751,7 @@ bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 		/* What the scan's readings made known, announced. */
 		vr_settle(&out, vd, ktime_get_ns());
 		unsettled |= !vd->open_known || vd->stale || vd->group_lost ||
+			     (vd->holds_unsure && !vd->open) ||
 			     (vd->group && !vd->group->known);
 	}
 	vr_scanning = false;
@@ -696,6 +798,11 @@ static bool vr_take(bool *flag)
 bool vr_registry_take_reread(void)
 {
 	return vr_take(&vr_reread);
+}
+
+bool vr_registry_take_reread_soon(void)
+{
+	return vr_take(&vr_reread_soon);
 }
 
 bool vr_registry_take_failure(void)

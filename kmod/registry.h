@@ -10,6 +10,8 @@
 #include "queue.h"
 #include "scan.h"
 
+#define VR_HOLDS_MAX 4
+
 /* What the module knows of one registration of a vfio_pci_core device. */
 struct vr_device {
 	struct hlist_node by_dev;
@@ -27,13 +29,22 @@ struct vr_device {
 	bool stale;			/* records may be lost: unknown until read */
 	bool open_known;
 	bool open;
-	u64 last_release;		/* the release that ran its last close */
 	/*
-	 * That release gave the device's DMA back (the iommufd path) and has
-	 * not returned: its file holds the vfio device until then, so the
-	 * device is not free yet, whatever its group says.
+	 * The releases of its files that gave its DMA back (the iommufd
+	 * path) and have not returned, by release id (0: unused): each file
+	 * holds the vfio device until its release returns, so the device is
+	 * not free yet, whatever its group says. Several can overlap: the
+	 * first lets the device set and the group go before its file lets
+	 * the device go. By id, so that one release's end cannot end
+	 * another's hold.
 	 */
-	bool file_held;
+	u64 holds[VR_HOLDS_MAX];
+	/*
+	 * A file may hold it that no record names: records were lost, a
+	 * release was not followed or ran at load, or another file held it
+	 * at its last close. Until a reading shows that no file holds it.
+	 */
+	bool holds_unsure;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;
@@ -95,6 +106,8 @@ void vr_registry_resync(enum vfio_release_resync_reason reason, u64 lost,
 bool vr_registry_take_failure(void);
 /* Whether a group became unknown since the last call: read it again. */
 bool vr_registry_take_reread(void);
+/* Whether a file that may have held a device let go: read it soon. */
+bool vr_registry_take_reread_soon(void);
 
 /* Readers hold the lock while they use a vr_device. */
 void vr_registry_lock(void);

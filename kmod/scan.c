@@ -26,6 +26,7 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 
+#include "compat.h"
 #include "scan.h"
 
 /*
@@ -115,6 +116,8 @@ static int vr_scan_child(struct device *child, void *data)
 	if (mutex_trylock(&vdev->dev_set->lock)) {
 		snap->ticket = vr_queue_ticket();
 		snap->open = vdev->open_count > 0;
+		/* What holds a device not open matters on that path only. */
+		snap->file_refs = VR_IOMMUFD_PATH && vr_device_has_users(vdev);
 		mutex_unlock(&vdev->dev_set->lock);
 	} else {
 		snap->busy = true;
@@ -125,6 +128,7 @@ static int vr_scan_child(struct device *child, void *data)
 	 * pushed: one still registered after the ticket was read has its
 	 * UNREGISTERED record, if any, after the ticket.
 	 */
+	smp_rmb();	/* the ticket, then whether it is still registered */
 	if (!device_is_registered(child))
 		return 0;
 	snap->dev = get_device(&core->pdev->dev);

@@ -14,6 +14,7 @@ struct vr_snapshot {
 	u64 timestamp_ns;
 	bool busy;			/* its set was locked: state not read */
 	bool open;
+	bool file_refs;			/* some file holds its registration */
 	bool has_group;
 	bool group_claimed;		/* claimed for user DMA */
 	u32 group;

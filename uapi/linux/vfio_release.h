@@ -19,14 +19,20 @@
  * The iommufd path (a device opened through its VFIO cdev,
  * /dev/vfio/devices/vfioN, and bound to an iommufd; or through a group
  * whose container is an iommufd) gives the same events. There the group is
- * claimed one device at a time, from the device's bind
- * (VFIO_DEVICE_BIND_IOMMUFD) to its last close, with no group file: the
- * group is claimed while any of its devices is bound
+ * claimed one device at a time, not by a group file: from the device's
+ * bind (VFIO_DEVICE_BIND_IOMMUFD) on the cdev, or its first
+ * VFIO_GROUP_GET_DEVICE_FD on the group, to its last close. The group is
+ * claimed while any of its devices is bound or open
  * (VFIO_RELEASE_CMD_GROUP_CLAIMED at the first, _GROUP_RELEASED after
- * the last), and a device closed through its cdev is free once the release
- * of that file has returned, unless another device of its group is still
- * bound. A cdev file that was opened but never bound is not an open of the
- * device and is not reported, though vfio-pci's unbind waits for it too.
+ * the last), and a device is free once the release of the file that
+ * closed it last has returned, unless another device of its group is
+ * still bound (cdev) or open (group). A cdev file that was opened but
+ * never bound is not an open of the device and is not reported; but as
+ * vfio-pci's unbind waits for it too, a device that such a file holds
+ * when its last close ends, or when the module loads, stays released
+ * until the file is closed. So does a device whose last close the module
+ * could not follow (see VFIO_RELEASE_RESYNC_PROBE_MISSED), until a
+ * reading of the kernel's state shows that no file holds it.
  *
  * The module watches devices driven by vfio-pci and by variant drivers
  * built on vfio_pci_core. Devices that were bound or open before the module
@@ -279,7 +285,10 @@ enum vfio_release_reset {
 
 enum vfio_release_resync_reason {
 	VFIO_RELEASE_RESYNC_UNSPEC,
-	/* A kernel probe could not run (too many concurrent closes). */
+	/*
+	 * A kernel probe could not run (too many concurrent closes), or, on
+	 * the iommufd path, a release found no room to be followed.
+	 */
 	VFIO_RELEASE_RESYNC_PROBE_MISSED,
 	/* The module's event queue was full. */
 	VFIO_RELEASE_RESYNC_QUEUE_FULL,

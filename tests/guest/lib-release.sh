@@ -131,15 +131,6 @@ vr_bind_slow() { vr_bind_vfio_driver "$1" vfio_pci_slow; }
 # running (a task stuck in the kernel cannot be killed), pid VR_BOUNDED_PID.
 VR_BOUNDED_MS=0
 VR_BOUNDED_PID=
-# vr_nap SECONDS: sleep without a fork (every exec costs ~0.1 s in the VM).
-VR__NAP_FD=
-vr_nap() {
-	if [ -z "$VR__NAP_FD" ]; then
-		mkfifo "/tmp/.vr-nap.$$" 2>/dev/null
-		exec {VR__NAP_FD}<>"/tmp/.vr-nap.$$"
-	fi
-	read -r -t "$1" -u "$VR__NAP_FD" _ || true
-}
 vr__running() {
 	local _p _c st
 	read -r _p _c st _ 2>/dev/null <"/proc/$1/stat" && [ "$st" != Z ]

@@ -71,16 +71,6 @@ static inline bool vr_release_key_is(const struct vr_release_key *key,
 }
 
 /*
- * The vfio device of the file @key was read from, as an identity. Only
- * used on the iommufd path: its kernels (6.12 here) keep a struct
- * vfio_device_file in private_data, whose first member is the device.
- */
-static inline const void *vr_release_key_device(const struct vr_release_key *key)
-{
-	return key->first;
-}
-
-/*
  * A vfio device's registration count (vfio_device.refcount, 6.1 and 6.12)
  * is the driver's 1 while registered, plus one for each file of the
  * device, bound or not (vfio_device_try_get_registration and

@@ -50,6 +50,7 @@ static bool vr_rescan = true;	/* the first run reads every device */
 static enum vfio_release_resync_reason vr_reason;
 static bool vr_unsettled;	/* some device needs a quiet reading */
 static bool vr_read_soon;	/* ... and the next one comes soon */
+static bool vr_retry_soon;	/* the retry runs within VR_RETRY_MIN */
 static bool vr_retry_due;
 static unsigned long vr_retry_delay;
 static u64 vr_missed_seen, vr_lost_seen;
@@ -249,6 +250,18 @@ static bool vr_apply_batch(void)
 /* Rescans one run may do; more wait for the retry timer (no busy loop). */
 #define VR_RESCANS_PER_RUN 2
 
+/*
+ * Brings the retry forward to VR_RETRY_MIN from now, at most: never
+ * pushed back, or a stream of records would starve it.
+ */
+static void vr_retry_within_min(void)
+{
+	if (vr_retry_soon)
+		return;
+	vr_retry_soon = true;
+	mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+}
+
 static void vr_work_fn(struct work_struct *work)
 {
 	unsigned int rescans = 0;
@@ -282,17 +295,11 @@ static void vr_work_fn(struct work_struct *work)
 		return;
 	if (vr_rescan && vr_reason != VFIO_RELEASE_RESYNC_UNSPEC) {
 		/* After a loss: soon, even if a quiet re-read waits longer. */
-		mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
+		vr_retry_within_min();
 	} else if (vr_read_soon) {
-		/*
-		 * A file let go of a device that may be free now: the reading
-		 * is brought forward, never pushed back by later ones.
-		 */
-		if (vr_retry_delay != VR_RETRY_MIN ||
-		    !delayed_work_pending(&vr_retry)) {
-			vr_retry_delay = VR_RETRY_MIN;
-			mod_delayed_work(vr_wq, &vr_retry, VR_RETRY_MIN);
-		}
+		/* A file let go of a device that may be free now. */
+		vr_retry_delay = VR_RETRY_MIN;
+		vr_retry_within_min();
 	} else if (vr_rescan || vr_unsettled) {
 		/* Never pushed back by later runs: queue, not mod. */
 		if (!vr_retry_delay)
@@ -307,6 +314,7 @@ static void vr_work_fn(struct work_struct *work)
 static void vr_retry_fn(struct work_struct *work)
 {
 	vr_retry_due = false;
+	vr_retry_soon = false;
 	vr_read_soon = false;
 	if (vr_unsettled && !vr_rescan) {
 		/* A quiet reading; each one that leaves some unread waits more. */

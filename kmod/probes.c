@@ -195,7 +195,7 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vr_release_start *slot = vr_frame(ri)->arg;
-	const void *registration;
+	const void *registration, *alt = NULL;
 	unsigned long flags;
 	struct vr_record rec;
 	u64 release = 0;
@@ -205,7 +205,11 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	if (slot->closed && slot->dma_released)
 		release = slot->id;
-	registration = vr_release_key_device(&slot->key);
+	registration = slot->vdev;
+	if (!registration) {
+		registration = slot->key.first;
+		alt = slot->key.data;
+	}
 	slot->task = NULL;
 	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	atomic_dec(&vr_releases_in_use);
@@ -219,6 +223,7 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	vr_record_init(&rec, VR_REC_FILE_RELEASED, NULL);
 	rec.release = release;
 	rec.registration = registration;
+	rec.registration_alt = alt;
 	vr_queue_push(&rec);
 	return 0;
 }
@@ -525,7 +530,8 @@ static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
 
 	if (!group)
 		return;
-	vr_record_init(&rec, kind, NULL);
+	/* The caller holds @dev: the bind, the destroy or the release. */
+	vr_record_init(&rec, kind, release ? dev : NULL);
 	rec.group = iommu_group_id(group);
 	if (release)
 		rec.release = vr_release_closing(group, &rec.registration,

@@ -21,7 +21,7 @@ enum vr_record_kind {
 	VR_REC_DMA_CLAIMED,	/* one device was claimed for user DMA */
 	VR_REC_UNREGISTERED,	/* the vfio_pci_core driver let go */
 	VR_REC_REARMED,		/* hooks were re-armed: read everything again */
-	VR_REC_FILE_RELEASED,	/* a DMA_RELEASED's release returned */
+	VR_REC_FILE_RELEASED,	/* a device file's release returned (iommufd) */
 };
 
 #define VR_DRIVER_NAME_MAX 32
@@ -32,6 +32,11 @@ struct vr_record {
 	u64 ticket;		/* position among all pushes since load */
 	struct device *dev;	/* reference taken by vr_queue_push() */
 	const void *registration; /* the vfio device, as an identity only */
+	/*
+	 * FILE_RELEASED of a release that closed nothing: which of the two
+	 * (see vr_release_key) is the vfio device is the kernel's layout.
+	 */
+	const void *registration_alt;
 	u64 timestamp_ns;
 	u64 close_ns;
 	u32 reset;		/* enum vfio_release_reset */

@@ -20,6 +20,7 @@
 #include <linux/timekeeping.h>
 #include <linux/xarray.h>
 
+#include "compat.h"
 #include "registry.h"
 
 #define VR_HASH_BITS 10
@@ -27,6 +28,7 @@
 static DEFINE_MUTEX(vr_registry_mutex);
 static DEFINE_HASHTABLE(vr_by_dev, VR_HASH_BITS);
 static DEFINE_HASHTABLE(vr_by_name, VR_HASH_BITS);
+static DEFINE_HASHTABLE(vr_by_cookie, VR_HASH_BITS);
 static DEFINE_HASHTABLE(vr_groups, VR_HASH_BITS);
 static DEFINE_HASHTABLE(vr_tombstones, VR_HASH_BITS);
 static DEFINE_XARRAY(vr_by_registration);
@@ -69,20 +71,6 @@ static struct vr_device *vr_find_dev(const struct device *dev)
 
 	hash_for_each_possible(vr_by_dev, vd, by_dev, (unsigned long)dev)
 		if (vd->dev == dev)
-			return vd;
-	return NULL;
-}
-
-/* The device that is the vfio device @cookie, if it is known. */
-static struct vr_device *vr_find_cookie(const void *cookie)
-{
-	struct vr_device *vd;
-	int bkt;
-
-	if (!cookie)
-		return NULL;
-	hash_for_each(vr_by_dev, bkt, vd, by_dev)
-		if (vd->cookie == cookie)
 			return vd;
 	return NULL;
 }
@@ -332,6 +320,8 @@ static struct vr_device *vr_track(struct device *dev, const void *cookie,
 	vr_track_group(vd);
 	hash_add(vr_by_dev, &vd->by_dev, (unsigned long)dev);
 	hash_add(vr_by_name, &vd->by_name, vr_name_hash(vd->name));
+	hash_add(vr_by_cookie, &vd->by_cookie, (unsigned long)cookie);
+	vd->refs_unread = VR_IOMMUFD_PATH;
 	vr_layout++;
 	return vd;
 }
@@ -357,6 +347,7 @@ static void vr_untrack(struct vr_device *vd)
 	xa_erase(&vr_by_registration, vd->registration);
 	hash_del(&vd->by_dev);
 	hash_del(&vd->by_name);
+	hash_del(&vd->by_cookie);
 	list_del(&vd->group_node);
 	vr_group_put(g);
 	put_device(vd->dev);
@@ -404,58 +395,55 @@ static void vr_set_released(struct vr_out *out, struct vr_device *vd,
 	vr_emit_device(out, vd, VFIO_RELEASE_CMD_DEVICE_RELEASED);
 }
 
-/* The device of @g that is the vfio device @cookie, if it is known. */
-static struct vr_device *vr_group_device(struct vr_group *g,
-					 const void *cookie)
-{
-	struct vr_device *vd;
-
-	if (!g || !cookie)
-		return NULL;
-	list_for_each_entry(vd, &g->devices, group_node)
-		if (vd->cookie == cookie)
-			return vd;
-	return NULL;
-}
-
 /*
  * The release of one of a device's files returned (the iommufd path). If
  * it gave the device's DMA back, its file no longer holds the device; if
  * a file no record names may, a reading says whether this was the last.
  */
-static void vr_file_released(struct vr_out *out, const struct vr_record *rec)
+static void vr_file_released_by(struct vr_out *out, const struct vr_record *rec,
+				const void *cookie)
 {
-	struct vr_device *vd = vr_find_cookie(rec->registration);
+	struct vr_device *vd;
 	bool named;
 
-	if (!vd)
+	if (!cookie)
 		return;
-	named = vr_unhold(vd, rec->release);
-	if (vd->holds_unsure)
-		vr_reread_soon = true;
-	else if (!named)
-		return;
-	vr_settle(out, vd, rec->timestamp_ns);
+	/* Two while an unregistration's record is lost: ids are unique. */
+	hash_for_each_possible(vr_by_cookie, vd, by_cookie, (unsigned long)cookie) {
+		if (vd->cookie != cookie)
+			continue;
+		named = vr_unhold(vd, rec->release);
+		if (vd->holds_unsure)
+			vr_reread_soon = true;
+		else if (!named)
+			continue;
+		vr_settle(out, vd, rec->timestamp_ns);
+	}
+}
+
+static void vr_file_released(struct vr_out *out, const struct vr_record *rec)
+{
+	vr_file_released_by(out, rec, rec->registration);
+	vr_file_released_by(out, rec, rec->registration_alt);
 }
 
 /*
- * The iommufd path gave a device's DMA back. A release that ran the
- * device's last close names it: its file holds the device until that
- * release returns, and so may another file that held it then. Anything
- * else (a release not followed, a failed bind, an iommufd's destroy)
- * names no device: any device of the group not open may be held.
+ * The iommufd path gave a device's DMA back. In a release that ran the
+ * device's last close, that release's file holds the device until the
+ * release returns, and so may another file that held it then. Anywhere
+ * else (a release not followed, a failed bind, an iommufd's destroy) a
+ * file may hold it that no record names. A device not known is looked
+ * for in its group: any of them not open may be held.
  */
 static void vr_dma_released(struct vr_group *g, const struct vr_record *rec)
 {
-	struct vr_device *vd;
+	struct vr_device *vd = rec->dev ? vr_find_dev(rec->dev) : NULL;
 
-	if (rec->release) {
-		vd = vr_group_device(g, rec->registration);
-		if (vd) {
+	if (vd && vd->group == g) {
+		if (rec->release)
 			vr_hold(vd, rec->release);
-			if (rec->other_files)
-				vr_hold_unsure(vd);
-		}
+		if (!rec->release || rec->other_files)
+			vr_hold_unsure(vd);
 		return;
 	}
 	list_for_each_entry(vd, &g->devices, group_node)
@@ -541,6 +529,7 @@ static void vr_register(struct vr_out *out, const struct vr_record *rec)
 	vd = vr_track(rec->dev, rec->registration, rec->driver, rec->ticket);
 	if (!vd)
 		return;
+	vd->refs_unread = false;	/* registered just now: no file yet */
 	vd->open_known = true;
 	vd->state = vr_state_now(vd);	/* its first state: no event */
 	vd->timestamp_ns = rec->timestamp_ns;
@@ -653,7 +642,6 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 {
 	struct vr_out out = { announce, arg };
 	struct vr_device *vd;
-	bool first = false;
 
 	mutex_lock(&vr_registry_mutex);
 	vd = vr_find_dev(snap->dev);
@@ -666,7 +654,6 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 			      snap->ticket);
 		if (!vd)
 			goto out;
-		first = true;
 		vd->timestamp_ns = snap->timestamp_ns;
 		/* Settled right here: its first state, no event. */
 		vd->quiet = !snap->busy;
@@ -675,14 +662,14 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 	if (vd->group_lost)
 		vr_retrack_group(vd);
 	/*
-	 * The end of a release that holds it may be among the records lost;
-	 * a file that holds a device not open may be in a release no record
-	 * names, one not followed or running at load.
+	 * The end of a release that holds it may be among the records lost,
+	 * and so may the start of one no record will name.
 	 */
-	if (after_loss && vr_held(vd))
-		vd->holds_unsure = true;
-	if ((after_loss || first) && !snap->open && snap->file_refs)
-		vd->holds_unsure = true;
+	if (after_loss) {
+		if (vr_held(vd))
+			vd->holds_unsure = true;
+		vd->refs_unread = VR_IOMMUFD_PATH;
+	}
 	if (vd->group && snap->has_group)
 		vr_snapshot_group(&out, vd->group, snap->group_claimed,
 				  snap->timestamp_ns);
@@ -695,11 +682,18 @@ void vr_registry_apply_snapshot(const struct vr_snapshot *snap, bool after_loss,
 		goto out;
 	}
 	vd->stale = false;
-	/* No file holds the device: every hold ended. */
+	/*
+	 * No file holds the device: every hold ended. A file that holds a
+	 * device not open, first read, may be in a release no record names
+	 * (not followed, or running at load).
+	 */
 	if (!snap->file_refs) {
 		memset(vd->holds, 0, sizeof(vd->holds));
 		vd->holds_unsure = false;
+	} else if (vd->refs_unread && !snap->open) {
+		vd->holds_unsure = true;
 	}
+	vd->refs_unread = false;
 	if (!vd->open_known) {
 		vd->open_known = true;
 		vd->open = snap->open;
@@ -751,7 +745,7 @@ bool vr_registry_end_scan(vr_announce_fn announce, void *arg)
 		/* What the scan's readings made known, announced. */
 		vr_settle(&out, vd, ktime_get_ns());
 		unsettled |= !vd->open_known || vd->stale || vd->group_lost ||
-			     (vd->holds_unsure && !vd->open) ||
+			     (vd->holds_unsure && !vd->open) || vd->refs_unread ||
 			     (vd->group && !vd->group->known);
 	}
 	vr_scanning = false;

@@ -16,6 +16,7 @@
 struct vr_device {
 	struct hlist_node by_dev;
 	struct hlist_node by_name;
+	struct hlist_node by_cookie;
 	struct list_head group_node;
 	struct device *dev;		/* referenced while listed */
 	const void *cookie;		/* the vfio device, as an identity */
@@ -45,6 +46,11 @@ struct vr_device {
 	 * at its last close. Until a reading shows that no file holds it.
 	 */
 	bool holds_unsure;
+	/*
+	 * Whether a file holds it has not been read since it was tracked or
+	 * records were lost (the iommufd path): the next full reading does.
+	 */
+	bool refs_unread;
 	enum vfio_release_state state;	/* as last announced */
 	enum vfio_release_reset reset;
 	u64 close_ns;

@@ -128,7 +128,12 @@ static int vr_scan_child(struct device *child, void *data)
 	 * pushed: one still registered after the ticket was read has its
 	 * UNREGISTERED record, if any, after the ticket.
 	 */
-	smp_rmb();	/* the ticket, then whether it is still registered */
+	/*
+	 * The ticket and the count before whether it is still registered:
+	 * unregistration deletes the device, then drops the driver's count
+	 * (vfio_unregister_group_dev in drivers/vfio/vfio_main.c).
+	 */
+	smp_rmb();
 	if (!device_is_registered(child))
 		return 0;
 	snap->dev = get_device(&core->pdev->dev);

@@ -28,11 +28,13 @@
  * closed it last has returned, unless another device of its group is
  * still bound (cdev) or open (group). A cdev file that was opened but
  * never bound is not an open of the device and is not reported; but as
- * vfio-pci's unbind waits for it too, a device that such a file holds
- * when its last close ends, or when the module loads, stays released
- * until the file is closed. So does a device whose last close the module
- * could not follow (see VFIO_RELEASE_RESYNC_PROBE_MISSED), until a
- * reading of the kernel's state shows that no file holds it.
+ * vfio-pci's unbind waits for it too, on the iommufd path a device that
+ * such a file holds when its last close ends, or when the module loads,
+ * stays released until a reading of the kernel's state after that file
+ * is closed (a tenth of a second later; longer while the device's reset
+ * set is busy). So does a device whose last close the module could not
+ * follow (see VFIO_RELEASE_RESYNC_PROBE_MISSED), or whose bind failed
+ * after claiming it, until a reading shows that no file holds it.
  *
  * The module watches devices driven by vfio-pci and by variant drivers
  * built on vfio_pci_core. Devices that were bound or open before the module

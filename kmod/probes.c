@@ -530,7 +530,11 @@ static void vr_push_dma(enum vr_record_kind kind, struct device *dev,
 
 	if (!group)
 		return;
-	/* The caller holds @dev: the bind, the destroy or the release. */
+	/*
+	 * Its callers hold @dev: iommufd_device_bind's error path, and
+	 * iommufd_device_destroy (the unbind at a last close, or after a
+	 * failed first open).
+	 */
 	vr_record_init(&rec, kind, release ? dev : NULL);
 	rec.group = iommu_group_id(group);
 	if (release)

@@ -408,7 +408,11 @@ static void vr_file_released_by(struct vr_out *out, const struct vr_record *rec,
 
 	if (!cookie)
 		return;
-	/* Two while an unregistration's record is lost: ids are unique. */
+	/*
+	 * A device left over from a lost unregistration can share the
+	 * cookie with a new one until the rescan removes it; release ids
+	 * are unique, so every match may be unheld.
+	 */
 	hash_for_each_possible(vr_by_cookie, vd, by_cookie, (unsigned long)cookie) {
 		if (vd->cookie != cookie)
 			continue;
@@ -439,7 +443,8 @@ static void vr_dma_released(struct vr_group *g, const struct vr_record *rec)
 {
 	struct vr_device *vd = rec->dev ? vr_find_dev(rec->dev) : NULL;
 
-	if (vd && vd->group == g) {
+	if (vd && vd->group == g &&
+	    (!rec->registration || vd->cookie == rec->registration)) {
 		if (rec->release)
 			vr_hold(vd, rec->release);
 		if (!rec->release || rec->other_files)
@@ -506,9 +511,13 @@ static struct vr_device *vr_device_of(struct vr_out *out,
 		vr_remove(out, vd);
 		vd = NULL;
 	}
-	if (!vd)
+	if (!vd) {
 		vd = vr_track(rec->dev, rec->registration, rec->driver,
 			      rec->ticket);
+		/* Whether a file holds it is for a reading to say. */
+		if (vd && vd->refs_unread)
+			vr_reread = true;
+	}
 	return vd;
 }
 

@@ -124,14 +124,11 @@ static int vr_scan_child(struct device *child, void *data)
 		snap->ticket = vr_queue_ticket();
 	}
 	/*
-	 * Unregistration deletes the vfio device before its record is
-	 * pushed: one still registered after the ticket was read has its
-	 * UNREGISTERED record, if any, after the ticket.
-	 */
-	/*
-	 * The ticket and the count before whether it is still registered:
-	 * unregistration deletes the device, then drops the driver's count
-	 * (vfio_unregister_group_dev in drivers/vfio/vfio_main.c).
+	 * Unregistration deletes the vfio device, then drops the driver's
+	 * count and pushes its record (vfio_unregister_group_dev in
+	 * drivers/vfio/vfio_main.c): one still registered after the ticket
+	 * and the count were read has its UNREGISTERED record, if any,
+	 * after the ticket, and the count read was a registered one's.
 	 */
 	smp_rmb();
 	if (!device_is_registered(child))

@@ -20,19 +20,29 @@ check wait-already-free "$VR_CLI" wait "$dev" --timeout 0
 check wait-already-free-short-form "$VR_CLI" wait "${dev#0000:}" --state released --timeout 0
 
 # --- wait --state released returns at the device release, before free ---
-"$HOLD" -d "$dev" mark=start sleep-ms=3000 close-device mark=device-closed sleep-ms=4000 \
+# The holder steps on by signal (hold), not by sleeps that a slow kernel
+# (the debug kernel: a CLI call takes seconds) would outrun.
+holds() { [ "$(grep -c '^holding$' /tmp/hold.log)" -ge "$1" ]; }
+"$HOLD" -d "$dev" hold close-device mark=device-closed hold \
 	mark=group-closing close-group >/tmp/hold.log 2>&1 &
 hold_pid=$!
-vr_wait 10 grep -q "MARK start" /tmp/hold.log
+vr_wait 60 holds 1
 check state-open-before-wait expect_eq "$(status_field "$dev" state)" open
-"$VR_CLI" wait "$dev" --state released --timeout 30 --json >/tmp/wait-rel.json
+"$VR_CLI" wait "$dev" --state released --timeout 60 --json >/tmp/wait-rel.json &
+wait_pid=$!
+kill -USR1 "$hold_pid"
+wait "$wait_pid"
 check wait-released-exit-0 expect_eq "$?" 0
 check wait-released-before-group-close bash -c "kill -0 $hold_pid && ! grep -q group-closing /tmp/hold.log"
 # wait --json: one array, the record of each device waited for.
 # (The device's record, or the release event itself when the wait began
 # before the release: the latest the wait saw.)
 check wait-released-record expect_eq "$(jq -r --arg d "$dev" 'if type == "array" and length == 1 and .[0].device == $d and .[0].schema == 1 and (.[0].event == "device" or .[0].event == "released") then .[0].state else "not one record: \(.)" end' /tmp/wait-rel.json)" released
-"$VR_CLI" wait "$dev" --state free --timeout 30 >/dev/null
+vr_wait 60 holds 2
+"$VR_CLI" wait "$dev" --state free --timeout 60 >/dev/null &
+wait_pid=$!
+kill -USR1 "$hold_pid"
+wait "$wait_pid"
 check wait-free-exit-0 expect_eq "$?" 0
 check wait-free-after-group-close grep -q group-closing /tmp/hold.log
 wait "$hold_pid"

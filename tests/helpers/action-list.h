@@ -8,10 +8,15 @@
 #define VR_TEST_ACTION_LIST_H
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char *program_invocation_short_name;
 
@@ -81,6 +86,72 @@ static void __attribute__((unused)) sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
+}
+
+static void __attribute__((noreturn)) action_die(const char *what)
+{
+	fprintf(stderr, "%s: hold: %s: %s\n", program_invocation_short_name,
+		what, strerror(errno));
+	exit(2);
+}
+
+/* The signals that end a "hold": SIGUSR1, SIGTERM, SIGINT, SIGHUP. */
+static void __attribute__((unused)) action_hold_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	sigaddset(sigs, SIGUSR1);
+	sigaddset(sigs, SIGTERM);
+	sigaddset(sigs, SIGINT);
+	sigaddset(sigs, SIGHUP);
+}
+
+/*
+ * "hold": prints "holding", then waits for one of @sigs (blocked by the
+ * caller, so that one sent early is not lost) or, when stdin is a pipe,
+ * for its end; says which. A test steps the helper on by signal, never
+ * by a sleep that a slow kernel can outrun.
+ */
+static void __attribute__((unused)) action_hold(const sigset_t *sigs)
+{
+	struct pollfd pfd[2] = { { .events = POLLIN }, { .fd = -1 } };
+	struct signalfd_siginfo si;
+	struct stat st;
+
+	pfd[0].fd = signalfd(-1, sigs, SFD_CLOEXEC);
+	if (pfd[0].fd < 0)
+		action_die("signalfd");
+	if (!fstat(STDIN_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		pfd[1].fd = STDIN_FILENO;
+		pfd[1].events = POLLIN;
+	}
+	printf("holding\n");
+	fflush(stdout);
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			action_die("poll");
+		}
+		if (pfd[0].revents) {
+			if (read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
+				action_die("read signalfd");
+			printf("signal %s\n", sigabbrev_np(si.ssi_signo) ?: "?");
+			break;
+		}
+		if (pfd[1].revents) {
+			char buf[256];
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+			if (n < 0 && errno != EINTR)
+				action_die("read stdin");
+			if (!n) {
+				printf("stdin closed\n");
+				break;
+			}
+		}
+	}
+	fflush(stdout);
+	close(pfd[0].fd);
 }
 
 #endif

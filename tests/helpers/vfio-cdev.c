@@ -255,48 +255,6 @@ static void close_device(struct state *s, const char *addr)
  * one sent before the hold is not lost), or stdin, when it is a pipe,
  * reaches its end.
  */
-static void hold(const sigset_t *sigs)
-{
-	struct pollfd pfd[2] = { { .events = POLLIN }, { .fd = -1 } };
-	struct signalfd_siginfo si;
-	struct stat st;
-
-	pfd[0].fd = signalfd(-1, sigs, SFD_CLOEXEC);
-	if (pfd[0].fd < 0)
-		die("hold: signalfd");
-	if (!fstat(STDIN_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
-		pfd[1].fd = STDIN_FILENO;
-		pfd[1].events = POLLIN;
-	}
-	printf("holding\n");
-	fflush(stdout);
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("hold: poll");
-		}
-		if (pfd[0].revents) {
-			if (read(pfd[0].fd, &si, sizeof(si)) != sizeof(si))
-				die("hold: read signalfd");
-			printf("signal %s\n", sigabbrev_np(si.ssi_signo) ?: "?");
-			break;
-		}
-		if (pfd[1].revents) {
-			char buf[256];
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-
-			if (n < 0 && errno != EINTR)
-				die("hold: read stdin");
-			if (!n) {
-				printf("stdin closed\n");
-				break;
-			}
-		}
-	}
-	close(pfd[0].fd);
-}
-
 enum act {
 	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_IOMMUFD, A_SLEEP, A_MARK, A_HOLD,
 };
@@ -341,7 +299,7 @@ static void run(struct state *s, const char *a, const sigset_t *sigs)
 		       (unsigned long long)ts.tv_sec * 1000000000ULL + ts.tv_nsec);
 		break;
 	case A_HOLD:
-		hold(sigs);
+		action_hold(sigs);
 		break;
 	}
 	fflush(stdout);
@@ -372,11 +330,7 @@ int main(int argc, char **argv)
 
 		parse_action(argv[i], &v);
 	}
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGHUP);
+	action_hold_signals(&sigs);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL))
 		die("sigprocmask");
 

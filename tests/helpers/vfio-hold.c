@@ -25,6 +25,9 @@
  *   mark=TEXT            print "MARK TEXT <CLOCK_MONOTONIC ns>"
  *   pause                print "paused" and sleep until killed
  *   reset                VFIO_DEVICE_RESET on the first device
+ *   hold                 print "holding", wait for SIGUSR1 (or SIGTERM,
+ *                        SIGINT, SIGHUP), or for the end of stdin when it
+ *                        is a pipe; then go on with the next action
  *
  * Output: "opened ADDR fd=N" per device, then what the actions print, then
  * "exit". A failed step is reported with strerror and exit status 2.
@@ -310,6 +313,7 @@ static void wait_children(void)
 enum act {
 	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_CONTAINER, A_SLEEP, A_MMAP,
 	A_MUNMAP, A_FORK_HOLD, A_SENDFD_HOLD, A_WAIT, A_MARK, A_PAUSE, A_RESET,
+	A_HOLD,
 };
 
 static const struct action_spec acts[] = {
@@ -325,6 +329,7 @@ static const struct action_spec acts[] = {
 	[A_MARK] = { "mark", ACTION_TEXT },
 	[A_PAUSE] = { "pause", ACTION_BARE },
 	[A_RESET] = { "reset", ACTION_BARE },
+	[A_HOLD] = { "hold", ACTION_BARE },
 };
 
 static enum act parse_action(const char *a, const char **value)
@@ -336,6 +341,7 @@ static void run(const char *a)
 {
 	const char *v;
 	struct timespec ts;
+	sigset_t sigs, was;
 	int i;
 
 	switch (parse_action(a, &v)) {
@@ -382,6 +388,15 @@ static void run(const char *a)
 	case A_RESET:
 		if (ioctl(first_dev_fd(a), VFIO_DEVICE_RESET))
 			fail("reset: VFIO_DEVICE_RESET");
+		break;
+	case A_HOLD:
+		/* Blocked only here: elsewhere SIGTERM still ends it. */
+		action_hold_signals(&sigs);
+		if (sigprocmask(SIG_BLOCK, &sigs, &was))
+			fail("hold: sigprocmask");
+		action_hold(&sigs);
+		if (sigprocmask(SIG_SETMASK, &was, NULL))
+			fail("hold: sigprocmask");
 		break;
 	}
 	fflush(stdout);

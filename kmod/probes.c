@@ -98,10 +98,11 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * group in a legacy container gives its DMA back later, at the group's
  * release. A release the table does not follow (its entry missed, no free
  * slot) cannot: both count as losses, and the devices are read again
- * (kmod/pipeline.c). Until a reading shows that no file holds them, the
- * devices of its group are held (kmod/registry.c); so is a device that a
- * file held at the first reading (a release running at load), or beside
- * the file whose release closed it.
+ * (kmod/pipeline.c). Until a reading shows that no file holds it, the
+ * device whose DMA such a release gives back is held (its group's devices,
+ * if it is not known: kmod/registry.c); so is a device that a file held at
+ * the first reading (a release running at load), or beside the file whose
+ * release closed it.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {

@@ -250,11 +250,6 @@ static void close_device(struct state *s, const char *addr)
 	}
 }
 
-/*
- * Until one of the signals comes (they are blocked from the start, so
- * one sent before the hold is not lost), or stdin, when it is a pipe,
- * reaches its end.
- */
 enum act {
 	A_CLOSE_DEVICE, A_CLOSE_GROUP, A_CLOSE_IOMMUFD, A_SLEEP, A_MARK, A_HOLD,
 };
@@ -330,6 +325,7 @@ int main(int argc, char **argv)
 
 		parse_action(argv[i], &v);
 	}
+	/* Blocked from the start: one sent before a hold is not lost. */
 	action_hold_signals(&sigs);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL))
 		die("sigprocmask");

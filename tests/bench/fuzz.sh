@@ -2,11 +2,12 @@
 # fuzz.sh [KVER] [-n CASES] [-s SEED] [-t SECONDS]
 #
 # The netlink fuzzing run of issue 10: boots KVER (default the debug
-# kernel, 6.12.117-vrdebug: KASAN, lockdep, kmemleak, PREEMPT_RT) once and
-# runs the fuzz guest group (tests/guest/fuzz.sh) in it with CASES cases
-# (default 1000000) of tests/helpers/genl-fuzz, as root and as user nobody
-# at once, while devices open, close, are held and are rebound; then the
-# group's exactness checks, a kmemleak scan where the kernel has one, and
+# kernel of make debug-kernel, tests/debug-kernel/release.sh: KASAN,
+# lockdep, kmemleak, PREEMPT_RT) once and runs the fuzz guest group
+# (tests/guest/fuzz.sh) in it with CASES cases (default 1000000) of
+# tests/helpers/genl-fuzz, as root and as user nobody at once, while
+# devices open, close, are held and are rebound; then the group's
+# exactness checks, a kmemleak scan where the kernel has one, and
 # the harness's check of the console for BUG/WARNING (KASAN, lockdep,
 # sleeping in atomic). SECONDS (default 2700) bounds the fuzz itself: a run
 # that hits it reports the cases it made, not a million.
@@ -19,12 +20,12 @@
 # console has a report or the run made no figures; 0 otherwise.
 # Environment: VR_LOG_DIR (default build/bench-logs), VR_TIMEOUT (default
 # SECONDS + 1200). The raw lines are in VR_LOG_DIR/fuzz-KVER.results.
-# Example: tests/bench/fuzz.sh 6.12.117-vrdebug -n 200000 -t 900
+# Example: tests/bench/fuzz.sh -n 200000 -t 900
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 
-kver=6.12.117-vrdebug
+kver=
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	kver=$1
 	shift
@@ -40,6 +41,7 @@ while getopts n:s:t: opt; do
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || { echo "usage: $0 [KVER] [-n CASES] [-s SEED] [-t SECONDS]" >&2; exit 2; }
+[ -n "$kver" ] || kver=$(tests/debug-kernel/release.sh) || exit 2
 case $cases$secs in *[!0-9]*) echo "$0: CASES and SECONDS are numbers" >&2; exit 2 ;; esac
 
 export VR_LOG_DIR=${VR_LOG_DIR:-$top/build/bench-logs}

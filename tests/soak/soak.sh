@@ -3,7 +3,7 @@
 #         [--max-failures F] [--pause-ms MS] [--sample-every M]
 #
 # The soak of issue 10 (tests/soak/README.md): boots KVER (default the
-# debug kernel, 6.12.117-vrdebug) with tests/vm/run-vm.sh and runs
+# debug kernel of make debug-kernel, tests/debug-kernel/release.sh) with tests/vm/run-vm.sh and runs
 # tests/soak/guest-soak.sh in it: N (1000) load/unload cycles of
 # vfio_release under open/close churn from P (4) processes, vfio_pci_core
 # and vfio-pci reloaded every K (10) cycles, every cycle checked exact,
@@ -19,7 +19,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 
-kver=6.12.117-vrdebug
+kver=
 # shellcheck source=SCRIPTDIR/soak-options.sh
 . "$here/soak-options.sh"
 usage() {
@@ -41,6 +41,7 @@ while [ $# -gt 0 ]; do
 	*) kver=$1; shift ;;
 	esac
 done
+[ -n "$kver" ] || kver=$("$top/tests/debug-kernel/release.sh") || exit 2
 [ "$cycles" -ge 1 ] || { echo "$0: --cycles must be at least 1" >&2; exit 2; }
 [ "$procs" -ge 1 ] || { echo "$0: --procs must be at least 1" >&2; exit 2; }
 [ -d "/lib/modules/$kver/build" ] ||

@@ -3,13 +3,13 @@
 #         [--max-failures F] [--pause-ms MS] [--sample-every M]
 #
 # The soak of issue 10 (tests/soak/README.md): boots KVER (default the
-# debug kernel of make debug-kernel, tests/debug-kernel/release.sh) with tests/vm/run-vm.sh and runs
-# tests/soak/guest-soak.sh in it: N (1000) load/unload cycles of
-# vfio_release under open/close churn from P (4) processes, vfio_pci_core
-# and vfio-pci reloaded every K (10) cycles, every cycle checked exact,
-# memory sampled with the module unloaded, kmemleak at the end. Not part
-# of the suite. Prints run-vm.sh's lines (figures are INFO lines) and
-# exits as run-vm.sh does.
+# debug kernel of make debug-kernel, tests/debug-kernel/release.sh) with
+# tests/vm/run-vm.sh and runs tests/soak/guest-soak.sh in it: N (1000)
+# load/unload cycles of vfio_release under open/close churn from P (4)
+# processes, vfio_pci_core and vfio-pci reloaded every K (10) cycles,
+# every cycle checked exact, memory sampled with the module unloaded,
+# kmemleak at the end. Not part of the suite. Prints run-vm.sh's lines
+# (figures are INFO lines) and exits as run-vm.sh does.
 #
 # --time-limit S: the guest starts no cycle after S seconds and says how
 # many ran (the run then fails its soak-all-cycles-ran check). The VM's

@@ -103,6 +103,17 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * if it is not known: kmod/registry.c); so is a device that a file held at
  * the first reading (a release running at load), or beside the file whose
  * release closed it.
+ *
+ * The entry handlers run wherever the kprobe fires: where kprobes are not
+ * on ftrace (a kernel without FUNCTION_TRACER), an entry probe is an int3
+ * until it is optimized, and an int3 in the kernel is an NMI to lockdep.
+ * So the table takes no lock and reads no seqcount-protected clock: a
+ * slot belongs to the task whose pointer a cmpxchg put there, only that
+ * task reads or writes its other fields, and it gives the slot back with
+ * a release store. A return handler that never runs (the hook removed
+ * while the release was in flight) leaves its slot claimed by a task
+ * pointer that may be stale; it is only compared, never followed, and
+ * the table is freed only after the hooks are gone.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
@@ -123,8 +134,7 @@ struct vr_release_start {
 
 static struct vr_release_start *vr_releases;
 static unsigned int vr_releases_bits;
-static DEFINE_RAW_SPINLOCK(vr_release_lock);
-static u64 vr_release_ids;		/* under vr_release_lock */
+static atomic64_t vr_release_ids = ATOMIC64_INIT(0);
 static atomic_t vr_releases_in_use = ATOMIC_INIT(0);
 /* Releases that found no free slot. */
 static atomic64_t vr_release_no_slot = ATOMIC64_INIT(0);
@@ -157,39 +167,40 @@ static struct vr_release_start *vr_release_slot(u32 first, unsigned int i)
 	return &vr_releases[(first + i) & ((1U << vr_releases_bits) - 1)];
 }
 
+/* CLOCK_MONOTONIC as an NMI may read it; at least 1 since @start. */
+static u64 vr_since(u64 start)
+{
+	return max_t(u64, ktime_get_mono_fast_ns() - start, 1);
+}
+
 int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct file *filep = (struct file *)regs_get_kernel_argument(regs, 1);
-	struct vr_release_key key = vr_release_key(filep);
 	u32 first = hash_ptr(current, vr_releases_bits);
-	u64 start = ktime_get_ns();
 	struct vr_release_start *slot;
-	unsigned long flags;
 	unsigned int i;
 
 	vr_frame(ri)->arg = NULL;
-	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW; i++) {
 		slot = vr_release_slot(first, i);
-		if (!slot->task) {
-			slot->task = current;
-			slot->key = key;
-			slot->start_ns = start;
-			slot->id = ++vr_release_ids;
-			slot->closed = false;
-			slot->dma_released = false;
-			slot->vdev = NULL;
-			slot->iommu_group = NULL;
-			slot->group = 0;
-			vr_frame(ri)->arg = slot;
+		if (!READ_ONCE(slot->task) &&
+		    !cmpxchg(&slot->task, NULL, current))
 			break;
-		}
 	}
-	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
-	if (vr_frame(ri)->arg)
-		atomic_inc(&vr_releases_in_use);
-	else
+	if (i == VR_RELEASE_WINDOW) {
 		atomic64_inc(&vr_release_no_slot);
+		return 0;
+	}
+	slot->key = vr_release_key(filep);
+	slot->start_ns = ktime_get_mono_fast_ns();
+	slot->id = atomic64_inc_return(&vr_release_ids);
+	slot->closed = false;
+	slot->dma_released = false;
+	slot->vdev = NULL;
+	slot->iommu_group = NULL;
+	slot->group = 0;
+	vr_frame(ri)->arg = slot;
+	atomic_inc(&vr_releases_in_use);
 	return 0;
 }
 
@@ -197,13 +208,11 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct vr_release_start *slot = vr_frame(ri)->arg;
 	const void *registration, *alt = NULL;
-	unsigned long flags;
 	struct vr_record rec;
 	u64 release = 0;
 
 	if (!slot)
 		return 0;
-	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	if (slot->closed && slot->dma_released)
 		release = slot->id;
 	registration = slot->vdev;
@@ -211,8 +220,8 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 		registration = slot->key.first;
 		alt = slot->key.data;
 	}
-	slot->task = NULL;
-	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
+	/* The next owner's cmpxchg sees this task done with the slot. */
+	smp_store_release(&slot->task, NULL);
 	atomic_dec(&vr_releases_in_use);
 	/*
 	 * Elsewhere DMA is given back at a group's release. Here every file
@@ -239,14 +248,12 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
 	bool other_key = false;
-	unsigned long flags;
 	u64 start = 0;
 	unsigned int i;
 
-	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW && !start; i++) {
 		slot = vr_release_slot(first, i);
-		if (slot->task != current)
+		if (READ_ONCE(slot->task) != current)
 			continue;
 		if (!vr_release_key_is(&slot->key, vdev)) {
 			other_key = true;
@@ -260,7 +267,6 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 			slot->group = iommu_group_id(vdev->dev->iommu_group);
 		*release = slot->id;
 	}
-	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	if (!start) {
 		atomic64_inc(&vr_close_untimed);
 		if (other_key)
@@ -281,14 +287,12 @@ static u64 vr_release_closing(const struct iommu_group *group,
 {
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
-	unsigned long flags;
 	unsigned int i;
 	u64 id = 0;
 
-	raw_spin_lock_irqsave(&vr_release_lock, flags);
 	for (i = 0; i < VR_RELEASE_WINDOW && !id; i++) {
 		slot = vr_release_slot(first, i);
-		if (slot->task != current || !slot->closed ||
+		if (READ_ONCE(slot->task) != current || !slot->closed ||
 		    slot->iommu_group != group)
 			continue;
 		slot->dma_released = true;
@@ -296,7 +300,6 @@ static u64 vr_release_closing(const struct iommu_group *group,
 		*other_files = vr_device_other_files(slot->vdev);
 		id = slot->id;
 	}
-	raw_spin_unlock_irqrestore(&vr_release_lock, flags);
 	return id;
 }
 
@@ -454,9 +457,7 @@ int vr_close_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	rec.registration = &vdev->vdev;
 	/* 0: not timed, the start of the release was not seen. */
 	rec.untimed = !f->start_ns;
-	/* At least 1 when timed: a coarse clocksource can measure 0. */
-	rec.close_ns = f->start_ns ?
-		       max_t(u64, rec.timestamp_ns - f->start_ns, 1) : 0;
+	rec.close_ns = f->start_ns ? vr_since(f->start_ns) : 0;
 	rec.reset = vr_close_outcome(f, &siblings_reset);
 	rec.release = f->release;
 	vr_queue_push(&rec);
@@ -482,7 +483,9 @@ int vr_bus_reset_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 	raw_spin_lock_irqsave(&vr_bus_reset_lock, flags);
 	slot = vr_bus_resets.count % VR_BUS_RESETS;
 	vr_bus_resets.pdev[slot] = vr_frame(ri)->arg;
-	vr_bus_resets.seq[slot] = ++vr_bus_resets.count;
+	vr_bus_resets.seq[slot] = vr_bus_resets.count + 1;
+	/* Read locklessly by vr_close_entry. */
+	WRITE_ONCE(vr_bus_resets.count, vr_bus_resets.count + 1);
 	raw_spin_unlock_irqrestore(&vr_bus_reset_lock, flags);
 	return 0;
 }

@@ -1,9 +1,9 @@
 #!/bin/bash
 # test.sh: `make test-debug`. Builds (or finds cached) the debug kernel,
 # runs every guest group on it, then the checks only it can make: the
-# module from before its RT fix must splat here (rt-regression.sh), and
-# the dkms-signed module loads under module.sig_enforce=1 while an
-# unsigned one is refused (signing.sh). Any KASAN, lockdep, atomic-sleep
+# module as it was before each fix of a bug this kernel catches must
+# splat here (known-bugs.sh), and the dkms-signed module loads under
+# module.sig_enforce=1 while an unsigned one is refused (signing.sh). Any KASAN, lockdep, atomic-sleep
 # or kmemleak report fails the run (run-vm.sh reads the console;
 # guest-lib.sh's vr_done scans kmemleak after unloading the module).
 #
@@ -57,7 +57,7 @@ if ! make -s module KVER="$kver" >"$log_dir/debug-build.log" 2>&1 ||
 else
 	export VR_TIMEOUT_SCALE=${VR_TIMEOUT_SCALE:-10}
 	part suite tests/run.sh --vm-only --kernel "$kver"
-	part rt-regression "$here/rt-regression.sh" "$kver"
+	part known-bugs "$here/known-bugs.sh" "$kver"
 	if [ -x "$here/signing.sh" ]; then
 		part signing "$here/signing.sh" "$kver"
 	fi

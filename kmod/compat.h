@@ -17,16 +17,6 @@
  * with the copy can at worst mix two names, and the copy is always
  * terminated.
  */
-/*
- * The release table (kmod/probes.c) is claimed with cmpxchg and numbered
- * with atomic64 from entry probes, which may run as NMIs: both must be
- * NMI-safe, which the generic spinlocked atomic64 is not.
- */
-#if !defined(CONFIG_ARCH_HAVE_NMI_SAFE_CMPXCHG) || \
-	defined(CONFIG_GENERIC_ATOMIC64)
-#error "vfio-release needs an architecture with NMI-safe cmpxchg and atomic64"
-#endif
-
 static inline void vr_current_comm(char comm[TASK_COMM_LEN])
 {
 	memcpy(comm, current->comm, TASK_COMM_LEN);

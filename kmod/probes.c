@@ -84,7 +84,7 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * The table has twice as many slots as the releases the hook follows at
  * once (its maxactive): a release takes the first free slot of a short
  * window that starts at its task's hash, and its close looks in that
- * window only, so neither walks the table with interrupts off. With every
+ * window only, so neither walks the whole table in a probe. With every
  * release in flight at once a window can be full (rarely below a few
  * hundred): that release is counted and its close said to be untimed.
  *
@@ -106,18 +106,23 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  *
  * The entry handlers run wherever the kprobe fires: where kprobes are not
  * on ftrace (a kernel without FUNCTION_TRACER), an entry probe is an int3
- * until it is optimized, and an int3 in the kernel is an NMI to lockdep.
- * So the table takes no lock and reads no seqcount-protected clock: a
- * slot belongs to the task whose pointer a cmpxchg put there, only that
- * task reads or writes its other fields, and it gives the slot back with
- * a release store. A return handler that never runs (the hook removed
- * while the release was in flight) leaves its slot claimed by a task
- * pointer that may be stale; it is only compared, never followed, and
- * the table is freed only after the hooks are gone.
+ * unless and until it is optimized, and an int3 in the kernel is an NMI
+ * to lockdep. So the table takes no lock and reads no seqcount-protected
+ * clock: a slot belongs to the task whose pointer a cmpxchg put there,
+ * only that task reads or writes its other fields, and it gives the slot
+ * back with a release store. Nothing in interrupt context touches the
+ * table, so a task never meets its own slot half-written.
+ *
+ * A task that dies inside a release (an oops in a driver's close) never
+ * runs the return handler: its slot stays claimed, by a pointer that a
+ * new task may come to have. A slot is the current task's only if the
+ * task's start time matches too, so such a new task never takes the
+ * dead one's start or id; the slot itself is lost until the next load.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {
 	struct task_struct *task;
+	u64 task_start;			/* its start_time: see above */
 	struct vr_release_key key;	/* the device whose file it is */
 	u64 start_ns;
 	u64 id;				/* this release, from 1 */
@@ -167,10 +172,22 @@ static struct vr_release_start *vr_release_slot(u32 first, unsigned int i)
 	return &vr_releases[(first + i) & ((1U << vr_releases_bits) - 1)];
 }
 
-/* CLOCK_MONOTONIC as an NMI may read it; at least 1 since @start. */
+/* Whether @slot is the current task's (see struct vr_release_start). */
+static bool vr_slot_is_mine(const struct vr_release_start *slot)
+{
+	return READ_ONCE(slot->task) == current &&
+	       slot->task_start == current->start_time;
+}
+
+/*
+ * Nanoseconds since @start, both read as an NMI may; at least 1. The fast
+ * clock can step back a little across an update.
+ */
 static u64 vr_since(u64 start)
 {
-	return max_t(u64, ktime_get_mono_fast_ns() - start, 1);
+	s64 ns = ktime_get_mono_fast_ns() - start;
+
+	return ns > 0 ? ns : 1;
 }
 
 int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
@@ -191,6 +208,7 @@ int vr_release_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 		atomic64_inc(&vr_release_no_slot);
 		return 0;
 	}
+	slot->task_start = current->start_time;
 	slot->key = vr_release_key(filep);
 	slot->start_ns = ktime_get_mono_fast_ns();
 	slot->id = atomic64_inc_return(&vr_release_ids);
@@ -243,7 +261,7 @@ int vr_release_return(struct kretprobe_instance *ri, struct pt_regs *regs)
  * release is marked as the one that closes the device (@release), and
  * keeps which device and group it closed.
  */
-static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
+static u64 vr_close_start(const struct vfio_device *vdev, u64 *release)
 {
 	u32 first = hash_ptr(current, vr_releases_bits);
 	struct vr_release_start *slot;
@@ -253,7 +271,7 @@ static u64 vr_release_start(const struct vfio_device *vdev, u64 *release)
 
 	for (i = 0; i < VR_RELEASE_WINDOW && !start; i++) {
 		slot = vr_release_slot(first, i);
-		if (READ_ONCE(slot->task) != current)
+		if (!vr_slot_is_mine(slot))
 			continue;
 		if (!vr_release_key_is(&slot->key, vdev)) {
 			other_key = true;
@@ -292,7 +310,7 @@ static u64 vr_release_closing(const struct iommu_group *group,
 
 	for (i = 0; i < VR_RELEASE_WINDOW && !id; i++) {
 		slot = vr_release_slot(first, i);
-		if (READ_ONCE(slot->task) != current || !slot->closed ||
+		if (!vr_slot_is_mine(slot) || !slot->closed ||
 		    slot->iommu_group != group)
 			continue;
 		slot->dma_released = true;
@@ -385,7 +403,7 @@ int vr_close_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			    struct vfio_pci_core_device, vdev);
 	f->arg = vdev;
 	f->release = 0;
-	f->start_ns = vr_release_start(&vdev->vdev, &f->release);
+	f->start_ns = vr_close_start(&vdev->vdev, &f->release);
 	f->bus_resets = READ_ONCE(vr_bus_resets.count);
 	f->pending = 0;
 	vr_for_each_member(cur, vdev) {
@@ -477,15 +495,17 @@ int vr_bus_reset_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	unsigned long flags;
 	unsigned int slot;
+	u64 seq;
 
 	if (!vr_returned_ok(regs))
 		return 0;
 	raw_spin_lock_irqsave(&vr_bus_reset_lock, flags);
+	seq = vr_bus_resets.count + 1;
 	slot = vr_bus_resets.count % VR_BUS_RESETS;
 	vr_bus_resets.pdev[slot] = vr_frame(ri)->arg;
-	vr_bus_resets.seq[slot] = vr_bus_resets.count + 1;
+	vr_bus_resets.seq[slot] = seq;
 	/* Read locklessly by vr_close_entry. */
-	WRITE_ONCE(vr_bus_resets.count, vr_bus_resets.count + 1);
+	WRITE_ONCE(vr_bus_resets.count, seq);
 	raw_spin_unlock_irqrestore(&vr_bus_reset_lock, flags);
 	return 0;
 }

@@ -12,6 +12,10 @@
  *
  * Entry handlers keep what the return handler needs: the first argument
  * (vr_save_arg), an IOMMU group's number (vr_save_group), or their own.
+ * They may run as an NMI (an entry kprobe that is an int3, on a kernel
+ * without FUNCTION_TRACER): no lock of any kind, no clock but
+ * ktime_get_mono_fast_ns(), no record and no queueing. Return handlers
+ * run from the return trampoline, never as an NMI.
  */
 int vr_save_arg(struct kretprobe_instance *ri, struct pt_regs *regs);
 int vr_save_group(struct kretprobe_instance *ri, struct pt_regs *regs);

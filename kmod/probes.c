@@ -2,7 +2,9 @@
 /*
  * What each hooked function tells us. Handlers run in atomic context in
  * the task that called the function: they read fields the caller's locks
- * keep stable, copy them into a record and queue it.
+ * keep stable. Entry handlers keep them for the return (see probes.h for
+ * what they may not do); return handlers copy them into a record and
+ * queue it.
  */
 
 #include <linux/atomic.h>
@@ -109,15 +111,20 @@ static DEFINE_RAW_SPINLOCK(vr_bus_reset_lock);
  * unless and until it is optimized, and an int3 in the kernel is an NMI
  * to lockdep. So the table takes no lock and reads no seqcount-protected
  * clock: a slot belongs to the task whose pointer a cmpxchg put there,
- * only that task reads or writes its other fields, and it gives the slot
- * back with a release store. Nothing in interrupt context touches the
- * table, so a task never meets its own slot half-written.
+ * only that task writes its other fields, and it gives the slot back with
+ * a release store. Nothing in interrupt context touches the table, so a
+ * task never meets its own slot half-written.
  *
  * A task that dies inside a release (an oops in a driver's close) never
- * runs the return handler: its slot stays claimed, by a pointer that a
- * new task may come to have. A slot is the current task's only if the
- * task's start time matches too, so such a new task never takes the
- * dead one's start or id; the slot itself is lost until the next load.
+ * runs the return handler: its slot stays claimed (and counted in use)
+ * until the next load, by a pointer to a freed task that is only ever
+ * compared, never followed. A new task may come to have that address;
+ * it started after the dead one, so the slot's start_time tells them
+ * apart, and it reads that field only when the writer is dead, its
+ * writes ordered before the free. start_time is not unique (a thread
+ * that execs takes its leader's; a coarse clock can give two forks the
+ * same), but it is fixed for the length of a release, which is all the
+ * owner's own check needs.
  */
 #define VR_RELEASE_WINDOW 16
 struct vr_release_start {

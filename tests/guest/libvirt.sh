@@ -1,5 +1,5 @@
 #!/bin/bash
-# vr-kernels: ^6\.12\.[0-9]+(\+deb12-amd64|-vrdebug)$
+# vr-kernels: ^(6\.12\.[0-9]+(\+deb12-amd64|-vrdebug)|[0-9]+\.[0-9]+\.[0-9]+(-[0-9]+)?\+deb1[4-9]-amd64)$
 # vr-timeout: 1200
 # The libvirt qemu hook (libvirt/qemu-hook) with a real libvirtd (Debian's
 # libvirt 9.0 from the shared root) and the NIC as a managed='no' hostdev

@@ -82,7 +82,8 @@ case $kml_state in
 esac
 
 # --- small builtin-only readers (every fork costs in the VM) ---
-now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+# now_ms: the time in ms in NOW_MS (no command substitution: see expected).
+now_ms() { NOW_MS=$((${EPOCHREALTIME/./} / 1000)); }
 # meminfo_kb KEY: one /proc/meminfo field in kB.
 declare -A MI
 meminfo_read() {
@@ -251,14 +252,16 @@ ch_resume() {
 	done
 }
 
-# expected DEV: what reality is for DEV (its churner's settled state, or
-# free for a device nobody churns).
+# expected DEV: what reality is for DEV, in EXPECTED (its churner's
+# settled state, or free for a device nobody churns). A variable, not
+# output: a command substitution forks, and a fork costs most of a
+# second on the debug kernel.
 expected() {
 	local k
 	for ((k = 0; k < procs; k++)); do
-		case ,${units[$k]}, in *,"$1",*) echo "${CH_STATE[k]}"; return ;; esac
+		case ,${units[$k]}, in *,"$1",*) EXPECTED=${CH_STATE[k]}; return ;; esac
 	done
-	echo free
+	EXPECTED=free
 }
 
 # check_exact PHASE: one dump (`vfio-release status`, synchronous with the
@@ -285,7 +288,8 @@ check_exact() {
 		SEEN[$dev]=$st
 	done </tmp/soak-status.txt
 	for d in "${all_devs[@]}"; do
-		want=$(expected "$d")
+		expected "$d"
+		want=$EXPECTED
 		if [ "${SEEN[$d]:-none}" != "$want" ]; then
 			FAIL_WHY+="$1: $d module=${SEEN[$d]:-no-record} reality=$want; "
 			bad=1
@@ -406,11 +410,12 @@ core_reload() {
 }
 
 states=(open released free)
-# targets OFFSET: one state per churner, varied by cycle and churner.
+# targets OFFSET: one state per churner in TARGETS, varied by cycle and
+# churner (no command substitution: see expected).
 targets() {
-	local k out=()
-	for ((k = 0; k < procs; k++)); do out+=("${states[$(((c + k + $1) % 3))]}"); done
-	echo "${out[@]}"
+	local k
+	TARGETS=()
+	for ((k = 0; k < procs; k++)); do TARGETS+=("${states[$(((c + k + $1) % 3))]}"); done
 }
 all_free=()
 for ((k = 0; k < procs; k++)); do all_free+=(free); done
@@ -448,8 +453,8 @@ vr_info "soak: module coresize $(file1 /sys/module/vfio_release/coresize) bytes"
 
 # The checks can fail: with every churner settled, they pass; told that
 # the first churner's device is in another state than it is, both fail.
-# shellcheck disable=SC2046 # one word per churner
-if ch_settle $(targets 0) && check_exact setup && check_events setup; then
+targets 0
+if ch_settle "${TARGETS[@]}" && check_exact setup && check_events setup; then
 	vr_result PASS soak-checks-pass-at-setup
 else
 	vr_result FAIL soak-checks-pass-at-setup "$FAIL_WHY"
@@ -479,7 +484,8 @@ ch_resume
 # block_report: the figures of the cycles since the last report.
 block_report() {
 	local t ncyc nerr k p phases
-	t=$(now_ms)
+	now_ms
+	t=$NOW_MS
 	ncyc=0 nerr=0
 	for ((k = 0; k < procs; k++)); do
 		ncyc=$((ncyc + ${CH_CYCLES[k]:-0})) nerr=$((nerr + ${CH_ERRORS[k]:-0}))
@@ -499,13 +505,15 @@ block_report() {
 block_from=1
 failed_cycles=0 exact_checks=0 event_checks=0 held_cycles=0
 first_fail=
-t_start=$(now_ms)
+now_ms
+t_start=$NOW_MS
 t_block=$t_start
 declare -A T_SUM
 # tick PHASE: the time since the last tick goes to PHASE (and the console).
 tick() {
 	local t
-	t=$(now_ms)
+	now_ms
+	t=$NOW_MS
 	T_SUM[$1]=$((${T_SUM[$1]:-0} + t - T_LAST))
 	echo "soak: cycle $c $1 $((t - T_LAST)) ms"
 	T_LAST=$t
@@ -524,7 +532,8 @@ for ((c = 1; c <= cycles; c++)); do
 		break
 	fi
 	FAIL_WHY=
-	T_LAST=$(now_ms)
+	now_ms
+	T_LAST=$NOW_MS
 	core=0 core_loaded=0
 	if [ "$core_every" -gt 0 ] && [ $((c % core_every)) = 0 ]; then
 		core=1
@@ -543,8 +552,8 @@ for ((c = 1; c <= cycles; c++)); do
 		if [ "$checkpoint" = 1 ]; then
 			ch_settle "${all_free[@]}" || ok=0
 		else
-			# shellcheck disable=SC2046 # one word per churner
-			ch_settle $(targets 1) || ok=0
+			targets 1
+			ch_settle "${TARGETS[@]}" || ok=0
 		fi
 		tick settle
 	fi
@@ -569,8 +578,8 @@ for ((c = 1; c <= cycles; c++)); do
 		core_reload || ok=0
 		tick core
 	fi
-	# shellcheck disable=SC2046 # one word per churner
-	ch_settle $(targets 0) || ok=0
+	targets 0
+	ch_settle "${TARGETS[@]}" || ok=0
 	tick settle
 	exact_checks=$((exact_checks + 1))
 	check_exact "cycle $c after settling" || ok=0
@@ -592,7 +601,8 @@ for ((c = 1; c <= cycles; c++)); do
 		block_report
 	fi
 done
-t_end=$(now_ms)
+now_ms
+t_end=$NOW_MS
 # Stopped early: the last block's figures too.
 [ "$ran" -lt "$block_from" ] || { c=$ran; block_report; }
 

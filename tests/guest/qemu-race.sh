@@ -25,7 +25,8 @@
 #     vfio_unregister_group_dev for that and the close's delay, holding
 #     the device lock, so the close's reset is skipped;
 #  c. slow close in the receiver: the same, letting go the moment QEMU is
-#     reaped; its close is the one that takes close_delay_ms: the unbind
+#     reaped (in a naive cycle, the moment the kernel says the unbind
+#     waits); its close is the one that takes close_delay_ms: the unbind
 #     blocks for about the delay, the reset is skipped.
 # The naive manager rebinds (driver_override, unbind, bind to e1000e) the
 # moment QEMU is reaped: the latest of QEMU's signals (SHUTDOWN and the
@@ -145,6 +146,12 @@ waits_now() {
 			[[ $l != *" ${DEV[$c]}: "* ]] || WAITS[$c]=$((WAITS[$c] + 1))
 		done
 	done </tmp/dmesg.txt
+}
+# kernel_waited CASE: the kernel has said, since waits0, that an unbind
+# of CASE's device waits for its user.
+kernel_waited() {
+	waits_now
+	[ "${WAITS[$1]}" -gt "${waits0[$1]}" ]
 }
 # rels_now: from one jq over the monitor log, NREL[CASE] (the case's
 # device's released events) and REL[CASE] (the last: "reset close_ms comm").
@@ -275,6 +282,11 @@ naive_cycle() {
 		rebind "${DEV[$c]}" >"/tmp/naive.$c" &
 		pid[$c]=$!
 	done
+	# c lets go only once its unbind is in VFIO's wait for the release
+	# (the kernel's word): let go at the same moment, its close could be
+	# over before an unbind slow to start got there, the unbind then
+	# blocked on the device lock with no word (seen once in CI on 6.12).
+	nap_until 30 kernel_waited c
 	release_holders "${pid[a]}"
 	for c in "${cases[@]}"; do
 		vr_exit_within 60 "${pid[$c]}"

@@ -16,6 +16,8 @@
 #                     (default 10: the VM's two CPUs also run the soak)
 #   --sample-every M  the memory sample at cycles 1, M+1, 2M+1, ...
 #                     (default 100)
+#   --settle-timeout S  seconds to wait for a churner's answer to a settle
+#                     (default 60; the debug kernel under load needs more)
 #
 # Each cycle: rmmod vfio_release under churn, insmod under churn, then
 # every churner settles in a state chosen for it (open, released or free)
@@ -222,17 +224,34 @@ ch_start() {
 }
 # ch_settle STATE...: one state per churner, sent to all first, then
 # every reply read; returns 1 (with FAIL_WHY) when one did not settle.
+# A churner that did not answer in --settle-timeout still owes that
+# answer (CH_OWED): it comes before the next one, and is read and
+# dropped first, so that one slow settle fails one cycle, not every
+# cycle after it.
+declare -a CH_OWED
 ch_settle() {
 	local k reply rc=0
 	for ((k = 0; k < procs; k++)); do
+		if [ "${CH_OWED[k]:-0}" = 1 ]; then
+			if IFS= read -r -t "$settle_timeout" -u "${CH_OUT[k]}" reply; then
+				CH_OWED[k]=0
+				vr_info "soak: churner $k (${units[$k]}) answered the last settle late: $reply"
+			else
+				FAIL_WHY+="churner $k (${units[$k]}) still owes the last settle's answer; "
+				CH_STATE[k]=unknown rc=1
+				shift
+				continue
+			fi
+		fi
 		echo "settle ${1}" >&"${CH_IN[k]}"
 		CH_STATE[k]=$1
 		shift
 	done
 	for ((k = 0; k < procs; k++)); do
-		if ! IFS= read -r -t 60 -u "${CH_OUT[k]}" reply; then
-			FAIL_WHY+="churner $k (${units[$k]}) did not answer a settle in 60 s; "
-			rc=1
+		[ "${CH_STATE[k]}" != unknown ] || continue
+		if ! IFS= read -r -t "$settle_timeout" -u "${CH_OUT[k]}" reply; then
+			FAIL_WHY+="churner $k (${units[$k]}) did not answer a settle in $settle_timeout s; "
+			CH_OWED[k]=1 CH_STATE[k]=unknown rc=1
 			continue
 		fi
 		case $reply in

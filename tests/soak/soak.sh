@@ -68,5 +68,5 @@ fi
 export VR_APPEND="${VR_APPEND:-} slab_nomerge"
 args=(--cycles "$cycles" --procs "$procs" --core-every "$core_every"
 	--time-limit "$time_limit" --max-failures "$max_failures" --pause-ms "$pause_ms"
-	--sample-every "$sample_every")
+	--sample-every "$sample_every" --settle-timeout "$settle_timeout")
 exec "$top/tests/vm/run-vm.sh" "$kver" "$here/guest-soak.sh" "${args[@]}"

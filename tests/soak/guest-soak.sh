@@ -84,9 +84,9 @@ case $kml_state in
 esac
 
 # --- small builtin-only readers (every fork costs in the VM) ---
-# now_ms: the time in ms in NOW_MS (no command substitution: see expected).
-now_ms() { NOW_MS=$((${EPOCHREALTIME/./} / 1000)); }
-# meminfo_kb KEY: one /proc/meminfo field in kB.
+# now_ms VAR: the time in ms into VAR (no command substitution: see expected).
+now_ms() { printf -v "$1" '%s' $((${EPOCHREALTIME/./} / 1000)); }
+# meminfo_read: every /proc/meminfo field, in kB, into MI.
 declare -A MI
 meminfo_read() {
 	local k v _
@@ -503,8 +503,7 @@ ch_resume
 # block_report: the figures of the cycles since the last report.
 block_report() {
 	local t ncyc nerr k p phases
-	now_ms
-	t=$NOW_MS
+	now_ms t
 	ncyc=0 nerr=0
 	for ((k = 0; k < procs; k++)); do
 		ncyc=$((ncyc + ${CH_CYCLES[k]:-0})) nerr=$((nerr + ${CH_ERRORS[k]:-0}))
@@ -524,15 +523,14 @@ block_report() {
 block_from=1
 failed_cycles=0 exact_checks=0 event_checks=0 held_cycles=0
 first_fail=
-now_ms
-t_start=$NOW_MS
+t_start=0 t_end=0
+now_ms t_start
 t_block=$t_start
 declare -A T_SUM
 # tick PHASE: the time since the last tick goes to PHASE (and the console).
 tick() {
 	local t
-	now_ms
-	t=$NOW_MS
+	now_ms t
 	T_SUM[$1]=$((${T_SUM[$1]:-0} + t - T_LAST))
 	echo "soak: cycle $c $1 $((t - T_LAST)) ms"
 	T_LAST=$t
@@ -551,8 +549,7 @@ for ((c = 1; c <= cycles; c++)); do
 		break
 	fi
 	FAIL_WHY=
-	now_ms
-	T_LAST=$NOW_MS
+	now_ms T_LAST
 	core=0 core_loaded=0
 	if [ "$core_every" -gt 0 ] && [ $((c % core_every)) = 0 ]; then
 		core=1
@@ -620,8 +617,7 @@ for ((c = 1; c <= cycles; c++)); do
 		block_report
 	fi
 done
-now_ms
-t_end=$NOW_MS
+now_ms t_end
 # Stopped early: the last block's figures too.
 [ "$ran" -lt "$block_from" ] || { c=$ran; block_report; }
 
